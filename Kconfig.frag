@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Config fragment to build and test uptr. Merge it into any config, e.g.
+#   scripts/kconfig/merge_config.sh .config Kconfig.frag
+CONFIG_MMU=y
+CONFIG_DRM=y
+CONFIG_DRM_UPTR=y
+CONFIG_KUNIT=y
+CONFIG_DRM_UPTR_KUNIT_TEST=y

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# uptr build-and-test harness. Not part of the patch series: the kernel
+# files live at their kernel-tree paths, this drives building and testing.
+#
+#   make check      static checks + debug kernel + KUnit + kselftests in QEMU
+#   make run        build and boot the guest, run the demo
+#   make shell      interactive guest shell
+#   make vm-run PROG=<static binary> [ARGS="..."]
+#   make kunit      tools/testing/kunit/kunit.py with the driver's .kunitconfig
+#   make static     only the static checks
+#   make tree       only extract/overlay/wire the kernel tree
+#
+# Knobs: KSRC=/path/to/linux (use an existing tree), JOBS=N, VERBOSE=1
+# (full console while checking), SELFTEST=warn (harness self-test: must
+# fail), STRESS_SECONDS=N (longer stress runs), NO_CCACHE=1.
+
+H := $(CURDIR)/harness
+export KSRC JOBS VERBOSE SELFTEST STRESS_SECONDS NO_CCACHE VM_TIMEOUT OUT
+
+.PHONY: all check run shell vm-run kunit static tree deps clean distclean
+
+all: check
+
+check:
+	@$(H)/check.sh
+
+run:
+	@$(H)/run.sh run
+
+shell:
+	@$(H)/run.sh shell
+
+vm-run:
+	@$(H)/run.sh prog "$(PROG)" $(ARGS)
+
+kunit:
+	@$(H)/kunit.sh
+
+static:
+	@$(H)/deps.sh && $(H)/build.sh configure && $(H)/static.sh && \
+		python3 $(H)/results.py out/logs/static.tap /dev/null | grep -v '^FAIL  guest\|kunit: KTAP' || true
+
+tree:
+	@$(H)/deps.sh && $(H)/tree.sh
+
+deps:
+	@$(H)/deps.sh
+
+clean:
+	rm -rf out/build out/kselftest out/initramfs out/initramfs.gz out/logs out/kunit
+
+distclean:
+	rm -rf out

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_print.h>
+#include <drm/uptr_drm.h>
+
+#include "uptr_drv.h"
+
+/**
+ * DOC: uptr driver overview
+ *
+ * uptr registers one render-only DRM device, named "uptr", on a platform
+ * device it creates at module load. It has no display and no real
+ * hardware: the "GPU" is a software copy engine. The driver exists to give
+ * user memory to a device the way a GPU driver's userptr does, without
+ * pinning it, and to prove that the device always sees the pages that back
+ * the user's range.
+ *
+ * The device is registered with %DRIVER_GEM, %DRIVER_RENDER and
+ * %DRIVER_SYNCOBJ; it exposes a render node that any user may open, and
+ * the driver-specific ioctls in include/uapi/drm/uptr_drm.h.
+ */
+
+static const struct drm_ioctl_desc uptr_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(UPTR_GET_PARAM, uptr_ioctl_get_param,
+			  DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_GEM_FOPS(uptr_drm_fops);
+
+const struct drm_driver uptr_drm_driver = {
+	.driver_features	= DRIVER_GEM | DRIVER_RENDER | DRIVER_SYNCOBJ |
+				  DRIVER_SYNCOBJ_TIMELINE,
+	.ioctls			= uptr_ioctls,
+	.num_ioctls		= ARRAY_SIZE(uptr_ioctls),
+	.fops			= &uptr_drm_fops,
+	.name			= UPTR_DRIVER_NAME,
+	.desc			= UPTR_DRIVER_DESC,
+	.date			= UPTR_DRIVER_DATE,
+	.major			= UPTR_DRIVER_MAJOR,
+	.minor			= UPTR_DRIVER_MINOR,
+};
+
+static struct uptr_device *uptr_device;
+
+static int __init uptr_init(void)
+{
+	struct platform_device *pdev;
+	struct uptr_device *udev;
+	int ret;
+
+	pdev = platform_device_register_simple(UPTR_DRIVER_NAME, -1, NULL, 0);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+
+	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto err_unregister_pdev;
+	}
+
+	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		goto err_release_devres;
+
+	udev = devm_drm_dev_alloc(&pdev->dev, &uptr_drm_driver,
+				  struct uptr_device, drm);
+	if (IS_ERR(udev)) {
+		ret = PTR_ERR(udev);
+		goto err_release_devres;
+	}
+	udev->pdev = pdev;
+
+	ret = drm_dev_register(&udev->drm, 0);
+	if (ret)
+		goto err_release_devres;
+
+	uptr_device = udev;
+	drm_dbg_driver(&udev->drm, "registered\n");
+	return 0;
+
+err_release_devres:
+	devres_release_group(&pdev->dev, NULL);
+err_unregister_pdev:
+	platform_device_unregister(pdev);
+	return ret;
+}
+
+static void __exit uptr_exit(void)
+{
+	struct platform_device *pdev = uptr_device->pdev;
+
+	drm_dev_unplug(&uptr_device->drm);
+	devres_release_group(&pdev->dev, NULL);
+	platform_device_unregister(pdev);
+}
+
+module_init(uptr_init);
+module_exit(uptr_exit);
+
+MODULE_DESCRIPTION("uptr: userptr GEM objects mirrored with HMM");
+MODULE_LICENSE("GPL");

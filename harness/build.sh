@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Configure and build the test kernel (tinyconfig + base + Kconfig.frag +
+# debug fragments), install the UAPI headers, build the kselftests and the
+# demo statically and pack the initramfs.
+. "$(dirname "$0")/lib.sh"
+
+FRAGS=("$TOP/harness/config/base.config" "$TOP/Kconfig.frag"
+       "$TOP/harness/config/debug.config")
+
+configure() {
+	local want stamp=$BUILD/.uptr-config.sha
+	want=$(cat "${FRAGS[@]}" | sha256sum | cut -d' ' -f1)
+	if [ -f "$BUILD/.config" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+		return 0
+	fi
+	log "configuring $BUILD"
+	mkdir -p "$BUILD"
+	kmake tinyconfig >"$LOGS/config.log" 2>&1
+	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" \
+		"${FRAGS[@]}" >>"$LOGS/config.log" 2>&1
+	kmake olddefconfig >>"$LOGS/config.log" 2>&1
+	# Every symbol a fragment asks for must have its value in the result:
+	# a dependency that silently drops one would make tests meaningless.
+	local bad=0 line sym
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=n) sym=${line%%=*}
+			grep -q "^$sym=" "$BUILD/.config" && { log "config: $sym is set, wanted n"; bad=1; } ;;
+		CONFIG_*=*) grep -qxF "$line" "$BUILD/.config" || { log "config: $line not honoured"; bad=1; } ;;
+		esac
+	done < <(cat "${FRAGS[@]}")
+	[ $bad = 0 ] || die "config fragments not honoured (see $LOGS/config.log)"
+	echo "$want" >"$stamp"
+}
+
+build_kernel() {
+	log "building kernel (-j$JOBS)"
+	kmake bzImage >"$LOGS/build.log" 2>&1 || { tail -40 "$LOGS/build.log"; die "kernel build failed"; }
+	kmake headers >>"$LOGS/build.log" 2>&1 || { tail -20 "$LOGS/build.log"; die "headers failed"; }
+}
+
+build_user() {
+	local hdr=$BUILD/usr/include ks=$OUT/kselftest
+	log "building kselftests and demo"
+	mkdir -p "$ks"
+	make -C "$SRC/tools/testing/selftests/drm/uptr" OUTPUT="$ks" \
+		KHDR_INCLUDES="-isystem $hdr" LDFLAGS=-static \
+		>"$LOGS/kselftest-build.log" 2>&1 ||
+		{ cat "$LOGS/kselftest-build.log"; die "kselftest build failed"; }
+	gcc -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
+		-I "$SRC/tools/testing/selftests/drm/uptr" \
+		-o "$OUT/uptr_demo" "$TOP/harness/demo/uptr_demo.c" ||
+		die "demo build failed"
+}
+
+pack_initramfs() {
+	local root=$OUT/initramfs
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,mnt,root,kselftest,extra}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$TOP/harness/guest/init" "$root/init"
+	chmod +x "$root/init"
+	find "$OUT/kselftest" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/kselftest/" \;
+	cp "$OUT/uptr_demo" "$root/bin/uptr_demo"
+	if [ -n "${PROG:-}" ]; then
+		cp "$PROG" "$root/extra/$(basename "$PROG")"
+	fi
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT/initramfs.gz"
+}
+
+"$TOP/harness/tree.sh"
+configure
+case "${1:-all}" in
+configure) ;;
+kernel) build_kernel ;;
+user) build_user; pack_initramfs ;;
+initramfs) pack_initramfs ;;
+all) build_kernel; build_user; pack_initramfs ;;
+*) die "unknown step $1" ;;
+esac

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# make check: install what is missing, prepare the tree, run the static
+# checks, build the debug test kernel and the user programs, boot the guest,
+# and report every test. Exit status 0 only when nothing failed.
+#   SELFTEST=warn   harness self-test: the guest triggers a WARN_ON first,
+#                   so the run must fail with "splat: WARNING".
+. "$(dirname "$0")/lib.sh"
+
+t0=$(date +%s)
+stamp() { log "$1 done at +$(( $(date +%s) - t0 ))s"; }
+
+"$TOP/harness/deps.sh"
+stamp deps
+"$TOP/harness/build.sh" configure
+stamp "tree and config"
+"$TOP/harness/static.sh"
+stamp "static checks"
+"$TOP/harness/build.sh" all
+stamp build
+
+console=$LOGS/check-console.log
+extra=()
+[ -n "${SELFTEST:-}" ] && extra+=("harness.selftest=$SELFTEST")
+[ -n "${STRESS_SECONDS:-}" ] && extra+=("harness.stress=$STRESS_SECONDS")
+set +e
+VM_TIMEOUT=${VM_TIMEOUT:-1500} "$TOP/harness/vm.sh" check "$console" "${extra[@]}"
+vmrc=$?
+set -e
+stamp "guest (qemu exit $vmrc)"
+[ $vmrc = 124 ] && log "guest timed out after ${VM_TIMEOUT:-1500}s"
+python3 "$TOP/harness/results.py" "$LOGS/static.tap" "$console"

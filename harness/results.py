@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Collect the results of a `make check` run and print one line per test.
+
+Inputs: the static-check TAP file and the guest console log. Sources of
+tests:
+  * static checks           "ok NAME" / "not ok NAME" lines
+  * KUnit (built-in)        KTAP on the console, nested suites
+  * kselftests              "ks:BIN: " prefixed KTAP, plus "@@exit RC"
+  * guest-side checks       "hs: ok NAME" / "hs: not ok NAME"
+  * splat detectors         any KASAN/lockdep/WARNING/BUG/Oops/hung task/
+                            RCU stall/kmemleak report is a failed test
+  * completion              the guest must print HARNESS-DONE
+Prints "N passed, N failed, N skipped" last; exits 1 if anything failed.
+"""
+import re
+import sys
+
+TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+RESULT = re.compile(r'^(?P<ind>\s*)(?P<not>not )?ok (?P<num>\d+)\s*(?:- )?'
+                    r'(?P<name>[^#]*?)\s*(?:#\s*(?P<dir>\S+)(?P<why>.*))?$')
+SUBTEST = re.compile(r'^(?P<ind>\s*)# Subtest: (?P<name>.*)$')
+PLAN = re.compile(r'^\s*1\.\.(\d+)')
+
+SPLATS = [
+    ('KASAN report', re.compile(r'BUG: KASAN:|KASAN: .* in ')),
+    ('lockdep splat', re.compile(
+        r'WARNING: (possible (circular|recursive) locking|inconsistent lock'
+        r'|suspicious RCU usage|bad unlock balance|held lock freed'
+        r'|lock held when returning|possible irq lock inversion'
+        r'|.*-safe -> .*-unsafe)|DEBUG_LOCKS_WARN_ON')),
+    ('WARNING', re.compile(r'WARNING: CPU: \d+ PID: \d+ at |------------\[ cut here \]')),
+    ('BUG', re.compile(r'(?<!KASAN)BUG: (?!KASAN)|kernel BUG at')),
+    ('Oops', re.compile(r'Oops: |general protection fault')),
+    ('hung task', re.compile(r'INFO: task .* blocked for more than')),
+    ('RCU stall', re.compile(r'rcu: INFO: .*detected stall|rcu_.*detected stalls')),
+    ('kmemleak', re.compile(r'unreferenced object 0x[0-9a-f]+')),
+    ('UBSAN', re.compile(r'UBSAN: ')),
+    ('panic', re.compile(r'Kernel panic - not syncing')),
+]
+
+
+class Results:
+    def __init__(self):
+        self.tests = []   # (status, name, detail)
+
+    def add(self, status, name, detail=''):
+        self.tests.append((status, name, detail))
+
+
+def parse_ktap(lines, prefix, res):
+    """Parse (possibly nested) KTAP; every leaf result is one test."""
+    headers = {}
+    children = {}
+    plan = None
+    seen_top = 0
+    for raw in lines:
+        m = SUBTEST.match(raw)
+        if m:
+            d = len(m.group('ind')) // 4
+            headers[d] = m.group('name').strip()
+            for k in list(headers):
+                if k > d:
+                    del headers[k]
+            continue
+        m = PLAN.match(raw)
+        if m and plan is None and not raw.startswith(' '):
+            plan = int(m.group(1))
+            continue
+        m = RESULT.match(raw)
+        if not m:
+            continue
+        d = len(m.group('ind')) // 4
+        had_children = children.get(d + 1, 0) > 0
+        children[d + 1] = 0
+        children[d] = children.get(d, 0) + 1
+        if d == 0:
+            seen_top += 1
+        if had_children:
+            continue
+        path = [headers[k] for k in sorted(headers) if 1 <= k <= d]
+        name = '.'.join([p for p in path if p] + [m.group('name').strip()])
+        directive = (m.group('dir') or '').upper()
+        if directive == 'SKIP':
+            res.add('skip', f'{prefix}{name}', (m.group('why') or '').strip())
+        elif m.group('not') and directive not in ('TODO', 'XFAIL'):
+            res.add('fail', f'{prefix}{name}')
+        else:
+            res.add('pass', f'{prefix}{name}')
+    return plan, seen_top
+
+
+def excerpt(lines, idx, before=2, after=40):
+    return '\n'.join(lines[max(0, idx - before):idx + after])
+
+
+def main():
+    static_tap, console = sys.argv[1], sys.argv[2]
+    res = Results()
+
+    try:
+        with open(static_tap) as f:
+            for line in f:
+                line = line.rstrip('\n')
+                if line.startswith('not ok '):
+                    name, _, path = line[7:].partition('\t')
+                    try:
+                        with open(path) as d:
+                            detail = d.read()[:4000]
+                    except OSError:
+                        detail = path
+                    res.add('fail', 'static: ' + name, detail or 'failed')
+                elif line.startswith('ok '):
+                    res.add('pass', 'static: ' + line[3:])
+    except FileNotFoundError:
+        res.add('fail', 'static: checks ran', static_tap + ' missing')
+
+    try:
+        with open(console, errors='replace') as f:
+            log = [TS.sub('', line.rstrip('\r\n')) for line in f]
+    except FileNotFoundError:
+        log = []
+
+    # Kernel-side lines (KUnit and splats): everything not from userspace.
+    kernel = [line for line in log if not line.startswith(('ks:', 'hs: '))]
+
+    # KUnit: from the first "KTAP version" to the end of its top-level plan.
+    start = next((i for i, line in enumerate(kernel)
+                  if line.startswith('KTAP version')), None)
+    if start is None:
+        res.add('fail', 'kunit: KTAP output present', 'no KUnit output on the console')
+    else:
+        plan, seen = parse_ktap(kernel[start:], 'kunit: ', res)
+        if plan is not None and seen < plan:
+            res.add('fail', 'kunit: all suites reported',
+                    f'plan 1..{plan} but {seen} suites reported')
+
+    # kselftests, per binary.
+    per_bin = {}
+    for line in log:
+        m = re.match(r'^ks:([^:]+): ?(.*)$', line)
+        if m:
+            per_bin.setdefault(m.group(1), []).append(m.group(2))
+    for binary, lines in per_bin.items():
+        plan, seen = parse_ktap(lines, f'kselftest: {binary}: ', res)
+        rc = next((int(x.split()[1]) for x in lines if x.startswith('@@exit ')), None)
+        if rc is None:
+            res.add('fail', f'kselftest: {binary}: finished', 'no exit status (guest crashed or hung?)')
+        elif plan is None or seen < plan:
+            res.add('fail', f'kselftest: {binary}: all tests reported',
+                    f'plan {plan}, {seen} reported, exit {rc}:\n' + '\n'.join(lines[-30:]))
+        elif rc not in (0, 4) and not any(t[0] == 'fail' and t[1].startswith(f'kselftest: {binary}:')
+                                          for t in res.tests):
+            res.add('fail', f'kselftest: {binary}: exit status', f'exit {rc}')
+
+    for line in log:
+        if line.startswith('hs: not ok '):
+            res.add('fail', 'guest: ' + line[11:])
+        elif line.startswith('hs: ok '):
+            res.add('pass', 'guest: ' + line[7:])
+
+    # Splats: each kind seen counts as one failed test, with the first
+    # report as excerpt.
+    for kind, rx in SPLATS:
+        hits = [i for i, line in enumerate(log) if rx.search(line)]
+        if hits:
+            res.add('fail', f'splat: {kind}',
+                    f'{len(hits)} line(s) matched; first report:\n' + excerpt(log, hits[0]))
+
+    done = any(line.strip() == 'HARNESS-DONE' for line in log)
+    if done:
+        res.add('pass', 'guest: finished within its time budget')
+    else:
+        res.add('fail', 'guest: finished within its time budget',
+                'no HARNESS-DONE marker (timeout, hang or crash); last lines:\n'
+                + '\n'.join(log[-30:]))
+
+    counts = {'pass': 0, 'fail': 0, 'skip': 0}
+    word = {'pass': 'PASS', 'fail': 'FAIL', 'skip': 'SKIP'}
+    for status, name, detail in res.tests:
+        counts[status] += 1
+        print(f'{word[status]}  {name}' + (f'  ({detail})' if status == 'skip' and detail else ''))
+    failures = [t for t in res.tests if t[0] == 'fail' and t[2]]
+    for status, name, detail in failures:
+        print(f'\n---- {name} ----\n{detail}')
+    if counts['fail']:
+        print(f'\nfull console log: {console}')
+    print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
+    return 1 if counts['fail'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

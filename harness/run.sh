@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# make run / make vm-run / make shell: build, boot the guest and show what
+# the program printed.
+#   run.sh run                 the demo
+#   run.sh prog BIN [ARGS]     any static binary; exits with its status
+#   run.sh shell               an interactive guest shell
+. "$(dirname "$0")/lib.sh"
+
+what=${1:-run}
+"$TOP/harness/deps.sh"
+case "$what" in
+prog)
+	[ -n "${2:-}" ] && [ -f "$2" ] || die "usage: make vm-run PROG=<static binary> [ARGS=...]"
+	PROG=$(realpath "$2") "$TOP/harness/build.sh" all
+	shift 2
+	echo "$*" >"$OUT/initramfs.args"
+	root=$OUT/initramfs
+	cp "$OUT/initramfs.args" "$root/extra/args"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT/initramfs.gz"
+	;;
+*)
+	"$TOP/harness/build.sh" all
+	;;
+esac
+
+console=$LOGS/$what-console.log
+case "$what" in
+shell)
+	exec "$TOP/harness/vm.sh" shell "$console"
+	;;
+run)
+	"$TOP/harness/vm.sh" run "$console" quiet >/dev/null || true
+	log "full console log: $console"
+	sed -n '/^@@demo-start/,/^@@demo-end/{/^@@demo/d;p}' "$console" | tr -d '\r'
+	grep -q '^@@demo-end 0' "$console"
+	;;
+prog)
+	"$TOP/harness/vm.sh" prog "$console" quiet >/dev/null || true
+	log "full console log: $console"
+	sed -n '/^@@prog-start/,/^@@prog-exit/{/^@@prog-start/d;/^@@prog-exit/d;p}' "$console" | tr -d '\r'
+	rc=$(sed -n 's/^@@prog-exit \([0-9]*\).*/\1/p' "$console" | tail -1)
+	[ -n "$rc" ] || die "the program did not finish (see $console)"
+	exit "$rc"
+	;;
+esac

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Static checks on uptr's own files, each reported as a test:
+#   checkpatch --strict (per file), kernel-doc -none -Wall (per file),
+#   the driver built with W=1, and sparse C=2.
+# Writes "ok NAME" / "not ok NAME" lines to $LOGS/static.tap and the tool
+# output of each check to $LOGS/static/NAME.log.
+. "$(dirname "$0")/lib.sh"
+
+dir=$LOGS/static
+tap=$LOGS/static.tap
+rm -rf "$dir"
+mkdir -p "$dir"
+: >"$tap"
+
+result() { # result NAME LOGFILE: passes when LOGFILE has no finding
+	if [ -s "$2" ]; then printf 'not ok %s\t%s\n' "$1" "$2" >>"$tap"; else echo "ok $1" >>"$tap"; fi
+}
+
+cd "$SRC"
+mapfile -t cfiles < <(find drivers/gpu/drm/uptr tools/testing/selftests/drm/uptr \
+	-name '*.[ch]' | sort; echo include/uapi/drm/uptr_drm.h)
+mapfile -t kdocfiles < <(find drivers/gpu/drm/uptr -name '*.[ch]' | sort; echo include/uapi/drm/uptr_drm.h)
+
+for f in "${cfiles[@]}"; do
+	n=$(echo "$f" | tr '/' '_')
+	perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
+		--ignore FILE_PATH_CHANGES -f "$f" 2>&1 |
+		grep -E 'ERROR|WARNING|CHECK' >"$dir/checkpatch-$n.log" || true
+	result "checkpatch --strict $f" "$dir/checkpatch-$n.log"
+done
+
+for f in "${kdocfiles[@]}"; do
+	n=$(echo "$f" | tr '/' '_')
+	scripts/kernel-doc -none -Wall "$f" >"$dir/kernel-doc-$n.log" 2>&1 || true
+	result "kernel-doc -Wall $f" "$dir/kernel-doc-$n.log"
+done
+
+# Every DOC: section that uptr.rst pulls in must exist.
+{ grep -A1 -E '^\.\. kernel-doc::' Documentation/gpu/uptr.rst || true; } |
+	awk '/kernel-doc::/ { f = $3 } /:doc:/ { sub(/.*:doc: */, ""); print f "\t" $0 }' |
+	while IFS=$'\t' read -r f doc; do
+		if ! scripts/kernel-doc -rst -function "$doc" "$f" 2>/dev/null | grep -q .; then
+			echo "uptr.rst: no 'DOC: $doc' in $f"
+		fi
+	done >"$dir/doc-refs.log"
+result "uptr.rst DOC: references resolve" "$dir/doc-refs.log"
+
+# W=1: rebuild the driver with extra warnings; any warning fails.
+kmake W=1 drivers/gpu/drm/uptr/ >"$dir/w1.full.log" 2>&1 || echo "build failed" >>"$dir/w1.full.log"
+grep -E 'warning:|error:|build failed' "$dir/w1.full.log" >"$dir/w1.log" || true
+result "W=1 build of drivers/gpu/drm/uptr" "$dir/w1.log"
+
+# sparse on every uptr file (C=2 checks files even when up to date); this
+# also rebuilds the objects with the normal flags again.
+kmake C=2 CHECK="sparse" drivers/gpu/drm/uptr/ >"$dir/sparse.full.log" 2>&1 || echo "build failed" >>"$dir/sparse.full.log"
+grep -E 'uptr.*(warning|error):|build failed' "$dir/sparse.full.log" >"$dir/sparse.log" || true
+result "sparse C=2 on drivers/gpu/drm/uptr" "$dir/sparse.log"

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The uptr authors
+ *
+ * DRM_IOCTL_UPTR_GET_PARAM through the real render node: every parameter,
+ * and the errno userspace gets for bad arguments.
+ */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "../../kselftest_harness.h"
+#include "uptr_common.h"
+
+FIXTURE(uptr) {
+	int fd;
+};
+
+FIXTURE_SETUP(uptr)
+{
+	self->fd = uptr_open_render();
+	if (self->fd < 0)
+		SKIP(return, "no uptr render node (driver not loaded?)");
+}
+
+FIXTURE_TEARDOWN(uptr)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(uptr, version_is_uptr_1)
+{
+	char name[16] = {}, date[16] = {}, desc[128] = {};
+	struct drm_version v = {
+		.name = name, .name_len = sizeof(name) - 1,
+		.date = date, .date_len = sizeof(date) - 1,
+		.desc = desc, .desc_len = sizeof(desc) - 1,
+	};
+
+	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_VERSION, &v));
+	EXPECT_STREQ("uptr", name);
+	EXPECT_EQ(1, v.version_major);
+	EXPECT_GE(v.version_minor, 0);
+}
+
+TEST_F(uptr, features_has_get_param)
+{
+	struct drm_uptr_get_param p = { .param = DRM_UPTR_PARAM_FEATURES };
+
+	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM, &p));
+	EXPECT_TRUE(p.value & DRM_UPTR_FEATURE_GET_PARAM);
+}
+
+TEST_F(uptr, page_size_matches_sysconf)
+{
+	struct drm_uptr_get_param p = { .param = DRM_UPTR_PARAM_PAGE_SIZE };
+
+	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM, &p));
+	EXPECT_EQ((uint64_t)sysconf(_SC_PAGESIZE), p.value);
+}
+
+TEST_F(uptr, max_object_size_is_page_multiple)
+{
+	struct drm_uptr_get_param p = {
+		.param = DRM_UPTR_PARAM_MAX_OBJECT_SIZE,
+	};
+
+	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM, &p));
+	EXPECT_GE(p.value, (uint64_t)1 << 30);
+	EXPECT_EQ(0, p.value % sysconf(_SC_PAGESIZE));
+}
+
+TEST_F(uptr, unknown_param_einval)
+{
+	struct drm_uptr_get_param p = { .param = 0x7fff, .value = 42 };
+
+	EXPECT_EQ(-EINVAL, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM, &p));
+}
+
+TEST_F(uptr, nonzero_pad_einval)
+{
+	struct drm_uptr_get_param p = {
+		.param = DRM_UPTR_PARAM_FEATURES,
+		.pad = 1,
+	};
+
+	EXPECT_EQ(-EINVAL, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM, &p));
+}
+
+TEST_F(uptr, bad_pointer_efault)
+{
+	EXPECT_EQ(-EFAULT, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM,
+				      (void *)16));
+}
+
+TEST_HARNESS_MAIN
