@@ -11,10 +11,12 @@
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
+#include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 #include <drm/uptr_drm.h>
 
 #include "uptr_drv.h"
+#include "uptr_userptr.h"
 
 /**
  * DOC: uptr driver overview
@@ -34,6 +36,7 @@
 static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_GET_PARAM, uptr_ioctl_get_param,
 			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_CREATE, uptr_ioctl_create, DRM_RENDER_ALLOW),
 };
 
 DEFINE_DRM_GEM_FOPS(uptr_drm_fops);
@@ -52,6 +55,19 @@ const struct drm_driver uptr_drm_driver = {
 };
 
 static struct uptr_device *uptr_device;
+
+/**
+ * uptr_device_init() - initialize the driver state of a new device
+ * @udev: the device, allocated with devm_drm_dev_alloc() or by KUnit
+ *
+ * Context: Process context.
+ * Return: 0 or a negative errno.
+ */
+int uptr_device_init(struct uptr_device *udev)
+{
+	INIT_LIST_HEAD(&udev->objects);
+	return drmm_mutex_init(&udev->drm, &udev->objects_lock);
+}
 
 static int __init uptr_init(void)
 {
@@ -79,6 +95,11 @@ static int __init uptr_init(void)
 		goto err_release_devres;
 	}
 	udev->pdev = pdev;
+
+	ret = uptr_device_init(udev);
+	if (ret)
+		goto err_release_devres;
+	uptr_debugfs_init(udev);
 
 	ret = drm_dev_register(&udev->drm, 0);
 	if (ret)

@@ -5,9 +5,13 @@
 #ifndef _UPTR_DRV_H_
 #define _UPTR_DRV_H_
 
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/sizes.h>
 
 #include <drm/drm_device.h>
+
+#include "uptr_mirror.h"
 
 struct drm_file;
 struct platform_device;
@@ -29,6 +33,15 @@ struct uptr_device {
 	struct drm_device drm;
 	/** @pdev: platform device the DRM device hangs off, or NULL in tests */
 	struct platform_device *pdev;
+	/** @stats: totals of the counters of all mirrors, for debugfs */
+	struct uptr_mirror_stats stats;
+	/**
+	 * @objects_lock: protects @objects. Taken in process context only,
+	 * never with a mirror's notifier lock held.
+	 */
+	struct mutex objects_lock;
+	/** @objects: every &struct uptr_userptr, for debugfs */
+	struct list_head objects;
 };
 
 /**
@@ -43,6 +56,9 @@ static inline struct uptr_device *to_uptr_device(struct drm_device *drm)
 }
 
 extern const struct drm_driver uptr_drm_driver;
+
+int uptr_device_init(struct uptr_device *udev);
+void uptr_debugfs_init(struct uptr_device *udev);
 
 int uptr_ioctl_get_param(struct drm_device *drm, void *data,
 			 struct drm_file *file);

@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+
+#include <kunit/test.h>
+#include <linux/hmm.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+
+#include "../uptr_mirror.h"
+#include "uptr_kunit.h"
+
+/**
+ * DOC: KUnit tests for the HMM mirror
+ *
+ * Each test owns a user address space (kunit_vm_mmap(), or its own mm when
+ * the mm must go away) and checks, through the mirror's counters and the
+ * bytes of the committed pages, that fault-in, commit, retry, range-granular
+ * invalidation, mm teardown and dirty marking behave as documented.
+ */
+
+#define STAT(m, s)	uptr_mirror_stat(m, UPTR_STAT_##s)
+#define EVENTS(m, e)	atomic64_read(&(m)->stats.events[MMU_NOTIFY_##e])
+
+/*
+ * Check that page i of [first, first + n) holds seed + i. Nothing is
+ * asserted under the notifier lock: a failing KUnit expectation allocates,
+ * which lockdep rightly reports under a lock that reclaim takes.
+ */
+static void uptr_expect_pages(struct kunit *test, struct uptr_mirror *mirror,
+			      unsigned long first, unsigned long n, u32 seed)
+{
+	bool *ok = kunit_kcalloc(test, n, sizeof(*ok), GFP_KERNEL);
+	unsigned long i;
+
+	KUNIT_ASSERT_NOT_NULL(test, ok);
+	uptr_mirror_lock(mirror);
+	for (i = 0; i < n; i++) {
+		struct page *page = uptr_mirror_page_locked(mirror, first + i);
+
+		ok[i] = page && uptr_test_page_has(page, seed + i);
+	}
+	uptr_mirror_unlock(mirror);
+
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_TRUE_MSG(test, ok[i], "page %lu: missing or wrong data",
+				      first + i);
+}
+
+/* uptr_mirror_range_valid_locked(), taking the lock. */
+static bool uptr_range_valid(struct uptr_mirror *mirror, unsigned long first,
+			     unsigned long n, unsigned long seq)
+{
+	bool valid;
+
+	uptr_mirror_lock(mirror);
+	valid = uptr_mirror_range_valid_locked(mirror, first, n, seq);
+	uptr_mirror_unlock(mirror);
+	return valid;
+}
+
+/* Is page @pgoff valid, i.e. does it have a committed page? */
+static bool uptr_page_valid(struct uptr_mirror *mirror, unsigned long pgoff)
+{
+	bool valid;
+
+	uptr_mirror_lock(mirror);
+	valid = uptr_mirror_page_locked(mirror, pgoff);
+	uptr_mirror_unlock(mirror);
+	return valid;
+}
+
+/* Is the folio of valid page @pgoff dirty? */
+static bool uptr_page_dirty(struct uptr_mirror *mirror, unsigned long pgoff)
+{
+	struct page *page;
+	bool dirty;
+
+	uptr_mirror_lock(mirror);
+	page = uptr_mirror_page_locked(mirror, pgoff);
+	dirty = page && folio_test_dirty(page_folio(page));
+	uptr_mirror_unlock(mirror);
+	return dirty;
+}
+
+static void uptr_mirror_test_fault_commit(struct kunit *test)
+{
+	unsigned long addr = uptr_test_map(test, 16, PROT_READ | PROT_WRITE);
+	struct uptr_mirror *mirror;
+	unsigned long seq;
+
+	uptr_test_fill(test, addr, 16, 0x1000);
+	mirror = uptr_test_mirror(test, addr, 16, true);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 0);
+
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 16, &seq), 0);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 16);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_FAULTED), 16);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, COMMITS), 1);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, RETRIES), 0);
+	uptr_expect_pages(test, mirror, 0, 16, 0x1000);
+
+	KUNIT_EXPECT_TRUE(test, uptr_range_valid(mirror, 0, 16, seq));
+
+	/* Everything is valid: a second populate faults nothing. */
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 4, 8, &seq), 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, FAULT_CALLS), 1);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_FAULTED), 16);
+
+	/* Out of range requests are refused. */
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 16, 1, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 8, 9, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 0, 0, NULL), -EINVAL);
+}
+
+struct uptr_race_ctx {
+	struct kunit *test;
+	unsigned long addr;
+	unsigned long npages;
+	int calls;
+};
+
+/*
+ * Runs between hmm_range_fault() and the commit: replace the whole range
+ * with new anonymous memory holding a new pattern, once.
+ */
+static void uptr_race_hook(struct uptr_mirror *mirror)
+{
+	struct uptr_race_ctx *ctx = mirror->test_priv;
+	unsigned long len = ctx->npages << PAGE_SHIFT, addr;
+
+	if (ctx->calls++)
+		return;
+	KUNIT_ASSERT_EQ(ctx->test, vm_munmap(ctx->addr, len), 0);
+	addr = vm_mmap(NULL, ctx->addr, len, PROT_READ | PROT_WRITE,
+		       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	KUNIT_ASSERT_EQ(ctx->test, addr, ctx->addr);
+	uptr_test_fill(ctx->test, ctx->addr, ctx->npages, 0x2000);
+}
+
+static void uptr_mirror_test_race_retry(struct kunit *test)
+{
+	struct uptr_race_ctx ctx = { .test = test, .npages = 8 };
+	struct uptr_mirror *mirror;
+	unsigned long seq;
+
+	ctx.addr = uptr_test_map(test, ctx.npages, PROT_READ | PROT_WRITE);
+	uptr_test_fill(test, ctx.addr, ctx.npages, 0x1000);
+	mirror = uptr_test_mirror(test, ctx.addr, ctx.npages, true);
+	mirror->test_after_fault = uptr_race_hook;
+	mirror->test_priv = &ctx;
+
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, ctx.npages, &seq), 0);
+	mirror->test_after_fault = NULL;
+
+	/* The first fault-in raced the munmap: exactly one retry. */
+	KUNIT_EXPECT_EQ(test, ctx.calls, 2);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, RETRIES), 1);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, COMMITS), 1);
+	KUNIT_EXPECT_GE(test, EVENTS(mirror, UNMAP), 1);
+	kunit_info(test, "retries %llu, invalidations %llu\n",
+		   STAT(mirror, RETRIES), STAT(mirror, INVALIDATIONS));
+	/* The committed pages are the new ones, with the new data. */
+	uptr_expect_pages(test, mirror, 0, ctx.npages, 0x2000);
+}
+
+/* Map @npages at @addr, replacing what is there, as its own VMA. */
+static void uptr_remap(struct kunit *test, unsigned long addr,
+		       unsigned long npages, unsigned long prot)
+{
+	KUNIT_ASSERT_EQ(test, vm_mmap(NULL, addr, npages << PAGE_SHIFT, prot,
+				      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, 0),
+			addr);
+}
+
+static void uptr_mirror_test_partial_munmap(struct kunit *test)
+{
+	const unsigned long npages = 1024, hole = 300;
+	unsigned long addr = uptr_test_map(test, npages, PROT_READ | PROT_WRITE);
+	unsigned long hole_addr = addr + (hole << PAGE_SHIFT);
+	struct uptr_mirror *mirror;
+	unsigned long seq, i;
+
+	/*
+	 * The four pages get a VMA of their own (PROT_EXEC keeps it from
+	 * merging), so that unmapping them splits no VMA: splitting one at an
+	 * address that is not PMD aligned makes the kernel invalidate the
+	 * whole 2 MiB around it (see uptr_mirror_test_split_vma).
+	 */
+	uptr_remap(test, hole_addr, 4, PROT_READ | PROT_WRITE | PROT_EXEC);
+	uptr_test_fill(test, addr, npages, 0);
+	mirror = uptr_test_mirror(test, addr, npages, true);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, npages, &seq), 0);
+	KUNIT_ASSERT_EQ(test, mirror->nvalid, npages);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(hole_addr, 4 << PAGE_SHIFT), 0);
+	/* Exactly the four pages went; the rest stays valid. */
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, npages - 4);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_INVALIDATED), 4);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, INVALIDATIONS), 1);
+	KUNIT_EXPECT_EQ(test, EVENTS(mirror, UNMAP), 1);
+	KUNIT_EXPECT_FALSE(test, uptr_range_valid(mirror, 0, npages, seq));
+	KUNIT_EXPECT_TRUE(test, uptr_range_valid(mirror, 0, hole, seq));
+	KUNIT_EXPECT_TRUE(test, uptr_range_valid(mirror, hole + 4,
+						 npages - hole - 4, seq));
+	for (i = hole - 1; i < hole + 5; i++) {
+		bool inside = i >= hole && i < hole + 4;
+
+		KUNIT_EXPECT_EQ_MSG(test, uptr_page_valid(mirror, i), !inside,
+				    "page %lu", i);
+	}
+
+	/* A hole is a hole: -EFAULT, and the rest is untouched. */
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 0, npages, NULL), -EFAULT);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, npages - 4);
+
+	/* Map it again: the next use faults in those four pages only. */
+	uptr_remap(test, hole_addr, 4, PROT_READ | PROT_WRITE | PROT_EXEC);
+	uptr_test_fill(test, hole_addr, 4, 0x5000);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, npages, NULL), 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_FAULTED), npages + 4);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, npages);
+	uptr_expect_pages(test, mirror, hole, 4, 0x5000);
+	uptr_expect_pages(test, mirror, hole + 4, 4, hole + 4);
+}
+
+/*
+ * Unmapping one page from the middle of a VMA splits it; with THP built in
+ * the kernel then invalidates the PMD-sized block around each split point
+ * (MMU_NOTIFY_CLEAR), even without a huge page there. The mirror drops
+ * what the kernel invalidates, and nothing outside it.
+ */
+static void uptr_mirror_test_split_vma(struct kunit *test)
+{
+	const unsigned long npages = 3 * UPTR_MIRROR_CHUNK_PAGES;
+	unsigned long addr = uptr_test_map(test, npages, PROT_READ | PROT_WRITE);
+	unsigned long page = UPTR_MIRROR_CHUNK_PAGES + 7, first, last;
+	unsigned long vpn = (addr >> PAGE_SHIFT) + page;
+	struct uptr_mirror *mirror;
+	u64 dropped;
+
+	uptr_test_fill(test, addr, npages, 0);
+	mirror = uptr_test_mirror(test, addr, npages, true);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, npages, NULL), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + (page << PAGE_SHIFT), PAGE_SIZE), 0);
+
+	/* At most the PMD blocks holding the two split points went. */
+	first = round_down(vpn, UPTR_MIRROR_CHUNK_PAGES) - (addr >> PAGE_SHIFT);
+	last = round_up(vpn + 1, UPTR_MIRROR_CHUNK_PAGES) - (addr >> PAGE_SHIFT);
+	dropped = STAT(mirror, PAGES_INVALIDATED);
+	kunit_info(test, "one page unmapped, %llu dropped\n", dropped);
+	KUNIT_EXPECT_GE(test, dropped, 1);
+	KUNIT_EXPECT_LE(test, dropped, last - first);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, npages - dropped);
+	KUNIT_EXPECT_FALSE(test, uptr_page_valid(mirror, page));
+	if (first)
+		KUNIT_EXPECT_TRUE(test, uptr_page_valid(mirror, first - 1));
+	if (last < npages)
+		KUNIT_EXPECT_TRUE(test, uptr_page_valid(mirror, last));
+}
+
+static unsigned long uptr_nr_chunks(struct uptr_mirror *mirror)
+{
+	struct uptr_mirror_chunk *chunk;
+	unsigned long index, n = 0;
+
+	xa_for_each(&mirror->chunks, index, chunk)
+		n++;
+	return n;
+}
+
+/* A 4 KiB access to a 1 GiB object costs one page and one chunk. */
+static void uptr_mirror_test_large_object(struct kunit *test)
+{
+	const unsigned long npages = SZ_1G >> PAGE_SHIFT, mid = npages / 2;
+	unsigned long addr = uptr_test_map(test, npages, PROT_READ | PROT_WRITE);
+	struct uptr_mirror *mirror = uptr_test_mirror(test, addr, npages, true);
+
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, mid, 1, NULL), 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_FAULTED), 1);
+	KUNIT_EXPECT_EQ(test, uptr_nr_chunks(mirror), 1);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 1);
+
+	/* Unmapping a page elsewhere drops nothing. */
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + (1000 << PAGE_SHIFT), PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, INVALIDATIONS), 1);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_INVALIDATED), 0);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 1);
+
+	/* Unmapping the valid page drops it; refaulting costs one page. */
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + (mid << PAGE_SHIFT), PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_INVALIDATED), 1);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 0);
+	KUNIT_ASSERT_EQ(test, vm_mmap(NULL, addr + (mid << PAGE_SHIFT), PAGE_SIZE,
+				      PROT_READ | PROT_WRITE,
+				      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, 0),
+			addr + (mid << PAGE_SHIFT));
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, mid, 1, NULL), 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, PAGES_FAULTED), 2);
+	KUNIT_EXPECT_EQ(test, uptr_nr_chunks(mirror), 1);
+}
+
+static void uptr_mirror_test_read_only_mapping(struct kunit *test)
+{
+	unsigned long addr = uptr_test_map(test, 4, PROT_READ);
+	struct uptr_mirror *ro = uptr_test_mirror(test, addr, 4, false);
+	struct uptr_mirror *rw = uptr_test_mirror(test, addr, 4, true);
+
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(ro, 0, 4, NULL), 0);
+	KUNIT_EXPECT_EQ(test, ro->nvalid, 4);
+	uptr_expect_pages(test, ro, 0, 1, 0);
+
+	/* A writable mirror of a read-only mapping: -EPERM, nothing valid. */
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(rw, 0, 4, NULL), -EPERM);
+	KUNIT_EXPECT_EQ(test, rw->nvalid, 0);
+}
+
+static void uptr_mirror_test_no_access(struct kunit *test)
+{
+	unsigned long addr = uptr_test_map(test, 4, PROT_NONE);
+	struct uptr_mirror *ro = uptr_test_mirror(test, addr, 4, false);
+
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(ro, 0, 4, NULL), -EFAULT);
+	KUNIT_EXPECT_EQ(test, ro->nvalid, 0);
+}
+
+static void uptr_mirror_test_mm_gone(struct kunit *test)
+{
+	struct mm_struct *mm = uptr_test_mm_alloc(test);
+	struct uptr_mirror *mirror;
+	unsigned long addr;
+
+	uptr_test_switch_mm(NULL, mm);
+	addr = vm_mmap(NULL, 0, 8 << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	mirror = kunit_kzalloc(test, sizeof(*mirror), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mirror);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, mm, addr, 8 << PAGE_SHIFT,
+					       true, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 0, 8, NULL), 0);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 8);
+
+	/* The process exits: its mm is torn down under the mirror. */
+	uptr_test_switch_mm(mm, NULL);
+	mmput(mm);
+
+	KUNIT_EXPECT_EQ(test, EVENTS(mirror, RELEASE), 1);
+	KUNIT_EXPECT_TRUE(test, mirror->dead);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 0);
+	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 0, 8, NULL), -EFAULT);
+	KUNIT_EXPECT_FALSE(test, uptr_page_valid(mirror, 0));
+
+	/* The last reference on the mm goes with the notifier. */
+	uptr_mirror_fini(mirror);
+}
+
+static void uptr_mirror_test_dirty(struct kunit *test)
+{
+	const unsigned long npages = 8;
+	unsigned long addr = uptr_test_map(test, npages, PROT_READ | PROT_WRITE);
+	struct uptr_mirror *ro, *rw;
+	unsigned long i;
+
+	/* Pages written by the CPU: dirty in the PTE, clean folios. */
+	uptr_test_fill(test, addr, npages, 0x3000);
+	ro = uptr_test_mirror(test, addr, npages, false);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(ro, 0, npages, NULL), 0);
+	KUNIT_EXPECT_EQ(test, STAT(ro, FOLIOS_DIRTIED), 0);
+	for (i = 0; i < npages; i++)
+		KUNIT_EXPECT_FALSE_MSG(test, uptr_page_dirty(ro, i),
+				       "page %lu dirty before a writable commit", i);
+
+	/* A writable commit marks every one of them dirty. */
+	rw = uptr_test_mirror(test, addr, npages, true);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(rw, 0, npages, NULL), 0);
+	KUNIT_EXPECT_EQ(test, STAT(rw, FOLIOS_DIRTIED), npages);
+	for (i = 0; i < npages; i++)
+		KUNIT_EXPECT_TRUE_MSG(test, uptr_page_dirty(rw, i),
+				      "page %lu clean after a writable commit", i);
+
+	/* Folios that are dirty already are left alone. */
+	rw = uptr_test_mirror(test, addr, npages, true);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(rw, 0, npages, NULL), 0);
+	KUNIT_EXPECT_EQ(test, STAT(rw, FOLIOS_DIRTIED), 0);
+}
+
+struct uptr_idle_ctx {
+	bool busy;
+	int waits;
+};
+
+static bool uptr_test_device_idle(struct uptr_mirror *mirror, bool wait)
+{
+	struct uptr_idle_ctx *ctx = mirror->test_priv;
+
+	if (wait) {
+		ctx->waits++;
+		ctx->busy = false;
+	}
+	return !ctx->busy;
+}
+
+static const struct uptr_mirror_ops uptr_test_ops = {
+	.device_idle = uptr_test_device_idle,
+};
+
+static bool uptr_invalidate_direct(struct uptr_mirror *mirror,
+				   unsigned long addr, unsigned long npages,
+				   bool blockable)
+{
+	struct mmu_notifier_range range = {
+		.mm = mirror->notifier.mm,
+		.start = addr,
+		.end = addr + (npages << PAGE_SHIFT),
+		.event = MMU_NOTIFY_CLEAR,
+		.flags = blockable ? MMU_NOTIFIER_RANGE_BLOCKABLE : 0,
+	};
+
+	return mirror->notifier.ops->invalidate(&mirror->notifier, &range,
+						mirror->notifier.invalidate_seq + 2);
+}
+
+static void uptr_mirror_test_nonblockable(struct kunit *test)
+{
+	unsigned long addr = uptr_test_map(test, 8, PROT_READ | PROT_WRITE);
+	struct uptr_idle_ctx ctx = { .busy = true };
+	struct uptr_mirror *mirror;
+
+	mirror = kunit_kzalloc(test, sizeof(*mirror), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mirror);
+	mirror->test_priv = &ctx;
+	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, current->mm, addr,
+					       8 << PAGE_SHIFT, true,
+					       &uptr_test_ops, NULL), 0);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 4, NULL), 0);
+
+	/* Mapped and busy: refused, nothing dropped. */
+	KUNIT_EXPECT_FALSE(test, uptr_invalidate_direct(mirror, addr, 2, false));
+	KUNIT_EXPECT_EQ(test, STAT(mirror, NONBLOCK_REFUSALS), 1);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 4);
+
+	/* Nothing mapped there: succeeds although busy. */
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr + (4 << PAGE_SHIFT),
+						       4, false));
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 4);
+
+	/* Mapped and idle: succeeds and drops the pages. */
+	ctx.busy = false;
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 2, false));
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 2);
+	KUNIT_EXPECT_EQ(test, ctx.waits, 0);
+
+	/* Blockable with a busy device: waits for it. */
+	ctx.busy = true;
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 8, true));
+	KUNIT_EXPECT_EQ(test, ctx.waits, 1);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, NONBLOCK_REFUSALS), 1);
+
+	uptr_mirror_fini(mirror);
+}
+
+static struct kunit_case uptr_mirror_test_cases[] = {
+	KUNIT_CASE(uptr_mirror_test_fault_commit),
+	KUNIT_CASE(uptr_mirror_test_race_retry),
+	KUNIT_CASE(uptr_mirror_test_partial_munmap),
+	KUNIT_CASE(uptr_mirror_test_split_vma),
+	KUNIT_CASE(uptr_mirror_test_large_object),
+	KUNIT_CASE(uptr_mirror_test_read_only_mapping),
+	KUNIT_CASE(uptr_mirror_test_no_access),
+	KUNIT_CASE(uptr_mirror_test_mm_gone),
+	KUNIT_CASE(uptr_mirror_test_dirty),
+	KUNIT_CASE(uptr_mirror_test_nonblockable),
+	{}
+};
+
+static struct kunit_suite uptr_mirror_test_suite = {
+	.name = "uptr_mirror",
+	.test_cases = uptr_mirror_test_cases,
+};
+
+kunit_test_suite(uptr_mirror_test_suite);

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+
+#include <linux/seq_file.h>
+
+#include <drm/drm_debugfs.h>
+#include <drm/drm_file.h>
+
+#include "uptr_drv.h"
+#include "uptr_userptr.h"
+
+/**
+ * DOC: debugfs
+ *
+ * Under the device's DRM debugfs directory (``/sys/kernel/debug/dri/<minor>/``):
+ *
+ * ``uptr_stats``
+ *	device totals of the mirror counters, one ``name value`` pair per
+ *	line: fault calls, pages faulted, commit retries, -EBUSY retries,
+ *	commits, folios dirtied, invalidations, pages invalidated,
+ *	non-blockable refusals, and invalidations per &enum
+ *	mmu_notifier_event (``event_unmap``, ``event_clear``, ...).
+ *
+ * ``uptr_objects``
+ *	one line per userptr object: its user range, flags, valid pages and
+ *	its own counters in the same ``name=value`` form.
+ *
+ * The counters are read without locks and may be a moment old.
+ */
+
+static const char *const uptr_stat_names[UPTR_STAT_NR] = {
+	[UPTR_STAT_FAULT_CALLS] = "fault_calls",
+	[UPTR_STAT_PAGES_FAULTED] = "pages_faulted",
+	[UPTR_STAT_RETRIES] = "retries",
+	[UPTR_STAT_BUSY_RETRIES] = "busy_retries",
+	[UPTR_STAT_COMMITS] = "commits",
+	[UPTR_STAT_FOLIOS_DIRTIED] = "folios_dirtied",
+	[UPTR_STAT_INVALIDATIONS] = "invalidations",
+	[UPTR_STAT_PAGES_INVALIDATED] = "pages_invalidated",
+	[UPTR_STAT_NONBLOCK_REFUSALS] = "nonblock_refusals",
+};
+
+static const char *const uptr_event_names[UPTR_MIRROR_NR_EVENTS] = {
+	[MMU_NOTIFY_UNMAP] = "event_unmap",
+	[MMU_NOTIFY_CLEAR] = "event_clear",
+	[MMU_NOTIFY_PROTECTION_VMA] = "event_protection_vma",
+	[MMU_NOTIFY_PROTECTION_PAGE] = "event_protection_page",
+	[MMU_NOTIFY_SOFT_DIRTY] = "event_soft_dirty",
+	[MMU_NOTIFY_RELEASE] = "event_release",
+	[MMU_NOTIFY_MIGRATE] = "event_migrate",
+	[MMU_NOTIFY_EXCLUSIVE] = "event_exclusive",
+};
+
+static void uptr_debugfs_print_stats(struct seq_file *m,
+				     struct uptr_mirror_stats *stats,
+				     const char *sep, const char *end)
+{
+	int i;
+
+	for (i = 0; i < UPTR_STAT_NR; i++)
+		seq_printf(m, "%s%s%lld%s", uptr_stat_names[i], sep,
+			   (long long)atomic64_read(&stats->stat[i]), end);
+	for (i = 0; i < UPTR_MIRROR_NR_EVENTS; i++)
+		seq_printf(m, "%s%s%lld%s", uptr_event_names[i], sep,
+			   (long long)atomic64_read(&stats->events[i]), end);
+}
+
+static int uptr_debugfs_stats_show(struct seq_file *m, void *data)
+{
+	struct drm_debugfs_entry *entry = m->private;
+	struct uptr_device *udev = to_uptr_device(entry->dev);
+
+	uptr_debugfs_print_stats(m, &udev->stats, " ", "\n");
+	return 0;
+}
+
+static int uptr_debugfs_objects_show(struct seq_file *m, void *data)
+{
+	struct drm_debugfs_entry *entry = m->private;
+	struct uptr_device *udev = to_uptr_device(entry->dev);
+	struct uptr_userptr *uobj;
+
+	mutex_lock(&udev->objects_lock);
+	list_for_each_entry(uobj, &udev->objects, link) {
+		struct uptr_mirror *mirror = &uobj->mirror;
+
+		seq_printf(m, "start=0x%lx npages=%lu flags=0x%x valid=%lu dead=%d ",
+			   mirror->start, mirror->npages, uobj->flags,
+			   READ_ONCE(mirror->nvalid), READ_ONCE(mirror->dead));
+		uptr_debugfs_print_stats(m, &mirror->stats, "=", " ");
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&udev->objects_lock);
+	return 0;
+}
+
+static const struct drm_debugfs_info uptr_debugfs_files[] = {
+	{ "uptr_stats", uptr_debugfs_stats_show, 0 },
+	{ "uptr_objects", uptr_debugfs_objects_show, 0 },
+};
+
+/**
+ * uptr_debugfs_init() - register the debugfs files
+ * @udev: the device, not registered yet
+ *
+ * Context: Process context, before drm_dev_register().
+ */
+void uptr_debugfs_init(struct uptr_device *udev)
+{
+	drm_debugfs_add_files(&udev->drm, uptr_debugfs_files,
+			      ARRAY_SIZE(uptr_debugfs_files));
+}

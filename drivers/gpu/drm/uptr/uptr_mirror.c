@@ -1,0 +1,714 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+
+#include <linux/hmm.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "uptr_mirror.h"
+#include "uptr_trace.h"
+
+/**
+ * DOC: HMM mirror
+ *
+ * A &struct uptr_mirror mirrors one page-aligned range of a process' address
+ * space for a device, without pinning pages. It knows nothing of GEM or of
+ * the device; the device is reached through &struct uptr_mirror_ops.
+ *
+ * **Tracking.** The range is split into chunks, one per PMD-aligned 2 MiB
+ * block of the address space (&struct uptr_mirror_chunk), kept in an xarray
+ * and allocated on the first fault-in that touches the block. A chunk holds
+ * a bitmap of the pages the device may use, their hmm_pfns, and the
+ * notifier sequence of the last invalidation that hit the block. This was
+ * chosen over one pfn array for the whole object (whose allocation and
+ * invalidation scans grow with the object) and over an interval tree of
+ * valid ranges (whose nodes must be allocated in the commit path, under the
+ * notifier lock, and split in the invalidate callback, where nothing may be
+ * allocated). With chunks, a 4 KiB access to a 1 GiB object allocates and
+ * faults one chunk, an invalidation walks only the chunks it intersects,
+ * and a PMD-mapped THP lies in exactly one chunk.
+ *
+ * **Fault-in** (uptr_mirror_populate()) handles the request chunk by chunk
+ * and, within a chunk, only the span from the first to the last page that
+ * is not valid. For each span it takes a sequence with
+ * mmu_interval_read_begin(), holds a reference on the mm with
+ * mmget_not_zero() (a mirror whose mm has exited fails with -EFAULT) and
+ * calls hmm_range_fault() under mmap_read_lock() into a pfn array allocated
+ * before any lock was taken. -EBUSY is retried with a new sequence until
+ * %HMM_RANGE_DEFAULT_TIMEOUT; -EFAULT (hole, no struct page, PROT_NONE) and
+ * -EPERM (write to a read-only mapping) are returned to the caller.
+ *
+ * **Commit.** Under &uptr_mirror.lock, mmu_interval_read_retry() tells
+ * whether any invalidation of the object ran since the sequence was taken.
+ * If one did, the chunk's own sequence tells whether it hit this chunk; only
+ * then is the span faulted again, up to %UPTR_MIRROR_MAX_RETRIES times, then
+ * -EAGAIN is returned so that userspace restarts the ioctl. Only after the
+ * check passed are pfns copied in and marked valid, and only valid pfns are
+ * ever turned into pages (uptr_mirror_page_locked()).
+ *
+ * **Invalidation** (the interval notifier callback) takes the notifier lock,
+ * calls mmu_interval_set_seq(), records the sequence in every chunk it
+ * intersects and clears exactly the pages in [start, end) of the
+ * invalidated range that belong to the object. It then drops the lock and
+ * asks the device to stop using the mirror (&uptr_mirror_ops.device_idle),
+ * waiting uninterruptibly, before returning. It allocates nothing and takes
+ * no dma_resv or other outer lock. A non-blockable invalidation only
+ * trylocks, and fails (returns false) when the range still has valid pages
+ * or an invalidation is still waiting for the device, and the device is
+ * busy. %MMU_NOTIFY_RELEASE (the mm is being torn down) drops everything and
+ * marks the mirror dead: later fault-ins fail with -EFAULT.
+ *
+ * **Dirty marking.** For a writable mirror every folio of a faulted span
+ * is marked dirty before the span is committed: under the notifier lock,
+ * with the sequence checked, a reference is taken on each folio that is not
+ * already dirty; the lock is dropped; each folio is then locked, marked
+ * dirty, unlocked and released, with no lock held that an invalidation
+ * takes; the commit re-checks the sequence afterwards. See
+ * Documentation/gpu/uptr.rst for why this keeps device writes.
+ */
+
+static void uptr_mirror_count(struct uptr_mirror *mirror,
+			      enum uptr_mirror_stat stat, u64 n)
+{
+	atomic64_add(n, &mirror->stats.stat[stat]);
+	if (mirror->totals)
+		atomic64_add(n, &mirror->totals->stat[stat]);
+}
+
+static void uptr_mirror_count_event(struct uptr_mirror *mirror,
+				    enum mmu_notifier_event event)
+{
+	if (event >= UPTR_MIRROR_NR_EVENTS)
+		return;
+	atomic64_inc(&mirror->stats.events[event]);
+	if (mirror->totals)
+		atomic64_inc(&mirror->totals->events[event]);
+}
+
+/* Absolute page frame of the virtual address of @pgoff in the range. */
+static unsigned long uptr_mirror_vpn(struct uptr_mirror *mirror,
+				     unsigned long pgoff)
+{
+	return (mirror->start >> PAGE_SHIFT) + pgoff;
+}
+
+static unsigned long uptr_mirror_chunk_index(struct uptr_mirror *mirror,
+					     unsigned long pgoff)
+{
+	return (uptr_mirror_vpn(mirror, pgoff) >> UPTR_MIRROR_CHUNK_SHIFT) -
+	       (uptr_mirror_vpn(mirror, 0) >> UPTR_MIRROR_CHUNK_SHIFT);
+}
+
+static unsigned int uptr_mirror_slot(struct uptr_mirror *mirror,
+				     unsigned long pgoff)
+{
+	return uptr_mirror_vpn(mirror, pgoff) & (UPTR_MIRROR_CHUNK_PAGES - 1);
+}
+
+/* End (exclusive) of the chunk segment that starts at @pgoff. */
+static unsigned long uptr_mirror_seg_end(struct uptr_mirror *mirror,
+					 unsigned long pgoff,
+					 unsigned long end)
+{
+	unsigned long vpn = uptr_mirror_vpn(mirror, pgoff);
+	unsigned long next = round_up(vpn + 1, UPTR_MIRROR_CHUNK_PAGES);
+
+	return min(next - uptr_mirror_vpn(mirror, 0), end);
+}
+
+static struct uptr_mirror_chunk *
+uptr_mirror_get_chunk(struct uptr_mirror *mirror, unsigned long index)
+{
+	struct uptr_mirror_chunk *chunk;
+	int ret;
+
+	chunk = xa_load(&mirror->chunks, index);
+	if (chunk)
+		return chunk;
+
+	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+	if (!chunk)
+		return ERR_PTR(-ENOMEM);
+	chunk->pfns = kvcalloc(UPTR_MIRROR_CHUNK_PAGES, sizeof(*chunk->pfns),
+			       GFP_KERNEL_ACCOUNT);
+	if (!chunk->pfns) {
+		ret = -ENOMEM;
+		goto err_free_chunk;
+	}
+
+	ret = xa_insert(&mirror->chunks, index, chunk, GFP_KERNEL_ACCOUNT);
+	if (ret == -EBUSY) {
+		/* Another fault-in inserted it first. */
+		kvfree(chunk->pfns);
+		kfree(chunk);
+		return xa_load(&mirror->chunks, index);
+	}
+	if (ret)
+		goto err_free_pfns;
+
+	return chunk;
+
+err_free_pfns:
+	kvfree(chunk->pfns);
+err_free_chunk:
+	kfree(chunk);
+	return ERR_PTR(ret);
+}
+
+/*
+ * Did an invalidation that hit @chunk run since @seq was read? Checked
+ * under the notifier lock, which the invalidate callback holds while it
+ * updates the notifier's and the chunk's sequence.
+ */
+static bool uptr_mirror_collided(struct uptr_mirror *mirror,
+				 struct uptr_mirror_chunk *chunk,
+				 unsigned long seq)
+{
+	lockdep_assert_held(&mirror->lock);
+
+	if (mirror->dead)
+		return true;
+	if (!mmu_interval_read_retry(&mirror->notifier, seq))
+		return false;
+	return (long)(chunk->seq - seq) > 0;
+}
+
+/*
+ * Mark every folio of @npages faulted pfns dirty, following the rules in
+ * the DOC above. Return: 0, or -EAGAIN if the span was invalidated first.
+ */
+static int uptr_mirror_dirty(struct uptr_mirror *mirror,
+			     struct uptr_mirror_chunk *chunk,
+			     unsigned long seq, unsigned long first_vpn,
+			     const unsigned long *pfns, unsigned long npages,
+			     struct folio **folios)
+{
+	unsigned long i, nr = 0;
+
+	mutex_lock(&mirror->lock);
+	if (uptr_mirror_collided(mirror, chunk, seq)) {
+		mutex_unlock(&mirror->lock);
+		return -EAGAIN;
+	}
+	for (i = 0; i < npages; ) {
+		unsigned long nr_map = 1UL << hmm_pfn_to_map_order(pfns[i]);
+		unsigned long vpn = first_vpn + i;
+		struct folio *folio = page_folio(hmm_pfn_to_page(pfns[i]));
+
+		/* Skip the rest of a PMD (or larger) mapping of one folio. */
+		i += round_up(vpn + 1, nr_map) - vpn;
+		if (nr && folios[nr - 1] == folio)
+			continue;
+		if (folio_test_dirty(folio))
+			continue;
+		/* Mapped and not yet invalidated: it cannot be freed here. */
+		folio_get(folio);
+		folios[nr++] = folio;
+	}
+	mutex_unlock(&mirror->lock);
+
+	for (i = 0; i < nr; i++) {
+		folio_lock(folios[i]);
+		folio_mark_dirty(folios[i]);
+		folio_unlock(folios[i]);
+		folio_put(folios[i]);
+	}
+	uptr_mirror_count(mirror, UPTR_STAT_FOLIOS_DIRTIED, nr);
+	return 0;
+}
+
+/*
+ * Fault in and commit the pages of [@first, @last), which lie in one chunk.
+ * On success *@seqp is a sequence at which they were all valid.
+ */
+static int uptr_mirror_fault_chunk(struct uptr_mirror *mirror,
+				   unsigned long first, unsigned long last,
+				   unsigned long *pfns, struct folio **folios,
+				   unsigned long *seqp)
+{
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct mm_struct *mm = mirror->notifier.mm;
+	unsigned int s0 = uptr_mirror_slot(mirror, first);
+	unsigned int s1 = uptr_mirror_slot(mirror, last - 1) + 1;
+	struct uptr_mirror_chunk *chunk;
+	struct hmm_range range = {
+		.notifier = &mirror->notifier,
+		.hmm_pfns = pfns,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (mirror->writable ? HMM_PFN_REQ_WRITE : 0),
+	};
+	unsigned int retries = 0;
+	unsigned long base, seq;
+	unsigned int a, b;
+	int ret;
+
+	chunk = uptr_mirror_get_chunk(mirror,
+				      uptr_mirror_chunk_index(mirror, first));
+	if (IS_ERR(chunk))
+		return PTR_ERR(chunk);
+	/* Virtual page number of slot 0 of this chunk. */
+	base = uptr_mirror_vpn(mirror, first) - s0;
+
+again:
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	seq = mmu_interval_read_begin(&mirror->notifier);
+
+	/* Narrow the span to the first..last page that is not valid. */
+	mutex_lock(&mirror->lock);
+	if (mirror->dead) {
+		mutex_unlock(&mirror->lock);
+		return -EFAULT;
+	}
+	a = find_next_zero_bit(chunk->valid, s1, s0);
+	if (a >= s1) {
+		mutex_unlock(&mirror->lock);
+		*seqp = seq;
+		return 0;
+	}
+	for (b = s1; b > a && test_bit(b - 1, chunk->valid); b--)
+		;
+	mutex_unlock(&mirror->lock);
+
+	range.notifier_seq = seq;
+	range.start = (base + a) << PAGE_SHIFT;
+	range.end = (base + b) << PAGE_SHIFT;
+
+	ret = mmap_read_lock_killable(mm);
+	if (ret)
+		return ret;
+	ret = hmm_range_fault(&range);
+	mmap_read_unlock(mm);
+	trace_uptr_mirror_fault(mirror, range.start, b - a, ret);
+	if (ret == -EBUSY) {
+		uptr_mirror_count(mirror, UPTR_STAT_BUSY_RETRIES, 1);
+		if (time_after(jiffies, timeout))
+			return -EAGAIN;
+		goto again;
+	}
+	if (ret)
+		return ret;
+	uptr_mirror_count(mirror, UPTR_STAT_FAULT_CALLS, 1);
+	uptr_mirror_count(mirror, UPTR_STAT_PAGES_FAULTED, b - a);
+
+#if IS_ENABLED(CONFIG_DRM_UPTR_KUNIT_TEST)
+	if (mirror->test_after_fault)
+		mirror->test_after_fault(mirror);
+#endif
+
+	if (mirror->writable) {
+		ret = uptr_mirror_dirty(mirror, chunk, seq, base + a, pfns,
+					b - a, folios);
+		if (ret)
+			goto retry;
+	}
+
+	mutex_lock(&mirror->lock);
+	if (uptr_mirror_collided(mirror, chunk, seq)) {
+		mutex_unlock(&mirror->lock);
+		goto retry;
+	}
+	memcpy(&chunk->pfns[a], pfns, (b - a) * sizeof(*pfns));
+	for (; a < b; a++) {
+		if (!__test_and_set_bit(a, chunk->valid)) {
+			chunk->nvalid++;
+			mirror->nvalid++;
+		}
+	}
+	mutex_unlock(&mirror->lock);
+
+	uptr_mirror_count(mirror, UPTR_STAT_COMMITS, 1);
+	trace_uptr_mirror_commit(mirror, range.start, range.end, seq);
+	*seqp = seq;
+	return 0;
+
+retry:
+	uptr_mirror_count(mirror, UPTR_STAT_RETRIES, 1);
+	trace_uptr_mirror_retry(mirror, range.start, range.end, retries + 1);
+	if (++retries > UPTR_MIRROR_MAX_RETRIES)
+		return -EAGAIN;
+	goto again;
+}
+
+/**
+ * uptr_mirror_populate() - make pages of the mirror valid for the device
+ * @mirror: the mirror
+ * @pgoff: first page, relative to the start of the range
+ * @npages: number of pages
+ * @seq: if not NULL, receives a notifier sequence at which all the pages
+ *	were valid, for uptr_mirror_range_valid_locked()
+ *
+ * Faults in and commits only the pages of [@pgoff, @pgoff + @npages) that
+ * are not valid yet. For a writable mirror their folios are marked dirty.
+ * The pages may be invalidated again as soon as this returns: users check
+ * uptr_mirror_range_valid_locked() under the notifier lock before they
+ * hand pages to the device.
+ *
+ * Context: Process context, in the mm the mirror was created in or any
+ * other; may sleep. Must be called without the notifier lock, mmap_lock
+ * and any dma_resv lock held.
+ * Return: 0 on success; -EINVAL for a range outside the mirror; -EFAULT if
+ * a page has no VMA or struct page or is not readable, or the mm has
+ * exited; -EPERM when a writable mirror meets a read-only mapping; -EAGAIN
+ * if invalidations kept colliding with the commit; -EINTR on a fatal
+ * signal; -ENOMEM.
+ */
+int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
+			 unsigned long npages, unsigned long *seq)
+{
+	struct mm_struct *mm = mirror->notifier.mm;
+	unsigned long pos, end, seg_end, s, first_seq = 0;
+	struct folio **folios = NULL;
+	unsigned long *pfns;
+	int ret = 0;
+
+	if (!npages || pgoff >= mirror->npages ||
+	    npages > mirror->npages - pgoff)
+		return -EINVAL;
+	end = pgoff + npages;
+
+	pfns = kvmalloc_array(UPTR_MIRROR_CHUNK_PAGES, sizeof(*pfns),
+			      GFP_KERNEL_ACCOUNT);
+	if (!pfns)
+		return -ENOMEM;
+	if (mirror->writable) {
+		folios = kvmalloc_array(UPTR_MIRROR_CHUNK_PAGES,
+					sizeof(*folios), GFP_KERNEL_ACCOUNT);
+		if (!folios) {
+			ret = -ENOMEM;
+			goto out_free_pfns;
+		}
+	}
+
+	if (!mmget_not_zero(mm)) {
+		ret = -EFAULT;
+		goto out_free_folios;
+	}
+	for (pos = pgoff; pos < end; pos = seg_end) {
+		seg_end = uptr_mirror_seg_end(mirror, pos, end);
+		ret = uptr_mirror_fault_chunk(mirror, pos, seg_end, pfns,
+					      folios, &s);
+		if (ret)
+			break;
+		if (pos == pgoff)
+			first_seq = s;
+	}
+	mmput(mm);
+
+	if (!ret && seq)
+		*seq = first_seq;
+out_free_folios:
+	kvfree(folios);
+out_free_pfns:
+	kvfree(pfns);
+	return ret;
+}
+
+/**
+ * uptr_mirror_range_valid_locked() - are the pages still valid?
+ * @mirror: the mirror
+ * @pgoff: first page, relative to the start of the range
+ * @npages: number of pages
+ * @seq: the sequence uptr_mirror_populate() returned for this range
+ *
+ * If no invalidation of the object ran since @seq, this is one comparison;
+ * otherwise the pages' valid bits decide.
+ *
+ * Context: &uptr_mirror.lock held.
+ * Return: true if every page of the range is valid: the caller may hand
+ * them to the device before dropping the lock.
+ */
+bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
+				    unsigned long pgoff, unsigned long npages,
+				    unsigned long seq)
+{
+	unsigned long pos, end = pgoff + npages, seg_end;
+
+	lockdep_assert_held(&mirror->lock);
+
+	if (mirror->dead)
+		return false;
+	if (!mmu_interval_read_retry(&mirror->notifier, seq))
+		return true;
+
+	for (pos = pgoff; pos < end; pos = seg_end) {
+		struct uptr_mirror_chunk *chunk;
+		unsigned int s0, s1;
+
+		seg_end = uptr_mirror_seg_end(mirror, pos, end);
+		chunk = xa_load(&mirror->chunks,
+				uptr_mirror_chunk_index(mirror, pos));
+		if (!chunk)
+			return false;
+		s0 = uptr_mirror_slot(mirror, pos);
+		s1 = uptr_mirror_slot(mirror, seg_end - 1) + 1;
+		if (find_next_zero_bit(chunk->valid, s1, s0) < s1)
+			return false;
+	}
+	return true;
+}
+
+/**
+ * uptr_mirror_page_locked() - the page backing one valid page of the range
+ * @mirror: the mirror
+ * @pgoff: the page, relative to the start of the range
+ *
+ * Context: &uptr_mirror.lock held. The page may only be used by the device
+ * until the next invalidation of it, which waits for the device.
+ * Return: the page, or NULL if it is not valid.
+ */
+struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
+				     unsigned long pgoff)
+{
+	struct uptr_mirror_chunk *chunk;
+	unsigned int slot;
+
+	lockdep_assert_held(&mirror->lock);
+
+	if (pgoff >= mirror->npages || mirror->dead)
+		return NULL;
+	chunk = xa_load(&mirror->chunks, uptr_mirror_chunk_index(mirror, pgoff));
+	slot = uptr_mirror_slot(mirror, pgoff);
+	if (!chunk || !test_bit(slot, chunk->valid))
+		return NULL;
+	return hmm_pfn_to_page(chunk->pfns[slot]);
+}
+
+static bool uptr_mirror_has_valid(struct uptr_mirror *mirror,
+				  unsigned long first, unsigned long last)
+{
+	unsigned long pos, seg_end;
+
+	for (pos = first; pos < last; pos = seg_end) {
+		struct uptr_mirror_chunk *chunk;
+		unsigned int s0, s1;
+
+		seg_end = uptr_mirror_seg_end(mirror, pos, last);
+		chunk = xa_load(&mirror->chunks,
+				uptr_mirror_chunk_index(mirror, pos));
+		if (!chunk || !chunk->nvalid)
+			continue;
+		s0 = uptr_mirror_slot(mirror, pos);
+		s1 = uptr_mirror_slot(mirror, seg_end - 1) + 1;
+		if (find_next_bit(chunk->valid, s1, s0) < s1)
+			return true;
+	}
+	return false;
+}
+
+static unsigned long uptr_mirror_drop(struct uptr_mirror *mirror,
+				      unsigned long first, unsigned long last,
+				      unsigned long cur_seq)
+{
+	unsigned long vpn0 = uptr_mirror_vpn(mirror, 0);
+	unsigned long index, dropped = 0;
+	struct uptr_mirror_chunk *chunk;
+
+	xa_for_each_range(&mirror->chunks, index, chunk,
+			  uptr_mirror_chunk_index(mirror, first),
+			  uptr_mirror_chunk_index(mirror, last - 1)) {
+		unsigned long cstart, cfirst, clast;
+		unsigned int s0, s1;
+
+		chunk->seq = cur_seq;
+		/* The part of [first, last) that lies in this chunk. */
+		cstart = (vpn0 >> UPTR_MIRROR_CHUNK_SHIFT) + index;
+		cstart <<= UPTR_MIRROR_CHUNK_SHIFT;
+		cfirst = cstart > vpn0 ? max(first, cstart - vpn0) : first;
+		clast = uptr_mirror_seg_end(mirror, cfirst, last);
+		s0 = uptr_mirror_slot(mirror, cfirst);
+		s1 = uptr_mirror_slot(mirror, clast - 1) + 1;
+		for_each_set_bit_from(s0, chunk->valid, s1) {
+			__clear_bit(s0, chunk->valid);
+			chunk->nvalid--;
+			dropped++;
+		}
+	}
+	mirror->nvalid -= dropped;
+	return dropped;
+}
+
+static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
+				   const struct mmu_notifier_range *range,
+				   unsigned long cur_seq)
+{
+	struct uptr_mirror *mirror =
+		container_of(notifier, struct uptr_mirror, notifier);
+	bool blockable = mmu_notifier_range_blockable(range);
+	unsigned long start = max(range->start, mirror->start);
+	unsigned long end = min(range->end, mirror->start +
+				(mirror->npages << PAGE_SHIFT));
+	unsigned long first, last, dropped = 0;
+
+	if (start >= end)
+		return true;
+	first = (start - mirror->start) >> PAGE_SHIFT;
+	last = (end - mirror->start + PAGE_SIZE - 1) >> PAGE_SHIFT;
+
+	if (blockable) {
+		mutex_lock(&mirror->lock);
+	} else if (!mutex_trylock(&mirror->lock)) {
+		goto refuse;
+	} else if ((uptr_mirror_has_valid(mirror, first, last) ||
+		    mirror->waiting) && mirror->ops &&
+		   !mirror->ops->device_idle(mirror, false)) {
+		mutex_unlock(&mirror->lock);
+		goto refuse;
+	}
+
+	mmu_interval_set_seq(notifier, cur_seq);
+	dropped = uptr_mirror_drop(mirror, first, last, cur_seq);
+	if (range->event == MMU_NOTIFY_RELEASE)
+		mirror->dead = true;
+	if (blockable)
+		mirror->waiting++;
+	mutex_unlock(&mirror->lock);
+
+	uptr_mirror_count(mirror, UPTR_STAT_INVALIDATIONS, 1);
+	uptr_mirror_count(mirror, UPTR_STAT_PAGES_INVALIDATED, dropped);
+	uptr_mirror_count_event(mirror, range->event);
+	trace_uptr_mirror_invalidate(mirror, start, end, range->event,
+				     dropped, blockable);
+
+	if (blockable) {
+		/*
+		 * Wait even if nothing was dropped here: an overlapping
+		 * invalidation may have dropped the pages and still be
+		 * waiting for the device that uses them.
+		 */
+		if (mirror->ops)
+			mirror->ops->device_idle(mirror, true);
+		mutex_lock(&mirror->lock);
+		mirror->waiting--;
+		mutex_unlock(&mirror->lock);
+	}
+	return true;
+
+refuse:
+	uptr_mirror_count(mirror, UPTR_STAT_NONBLOCK_REFUSALS, 1);
+	trace_uptr_mirror_invalidate(mirror, start, end, range->event, 0,
+				     false);
+	return false;
+}
+
+static const struct mmu_interval_notifier_ops uptr_mirror_notifier_ops = {
+	.invalidate = uptr_mirror_invalidate,
+};
+
+/**
+ * uptr_mirror_init() - start mirroring a range of an address space
+ * @mirror: the mirror, zeroed by the caller
+ * @mm: the address space, with a user reference held by the caller
+ * @start: first address, page aligned
+ * @size: length in bytes, page aligned, not zero
+ * @writable: the device may write the pages
+ * @ops: callbacks into the device, or NULL for none
+ * @totals: counters to add this mirror's events to, or NULL
+ *
+ * No page is faulted in: see uptr_mirror_populate().
+ *
+ * Context: Process context; may sleep. Takes mmap_lock (to register the
+ * notifier), so the caller must not hold it.
+ * Return: 0, or a negative errno from mmu_interval_notifier_insert().
+ */
+int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
+		     unsigned long start, unsigned long size, bool writable,
+		     const struct uptr_mirror_ops *ops,
+		     struct uptr_mirror_stats *totals)
+{
+	int ret;
+
+	mirror->start = start;
+	mirror->npages = size >> PAGE_SHIFT;
+	mirror->writable = writable;
+	mirror->ops = ops;
+	mirror->totals = totals;
+	mutex_init(&mirror->lock);
+	xa_init(&mirror->chunks);
+
+	/*
+	 * The invalidate callback can run from direct reclaim: teach lockdep
+	 * that the notifier lock nests inside reclaim, so that an allocation
+	 * under it is reported at once.
+	 */
+	if (IS_ENABLED(CONFIG_LOCKDEP)) {
+		fs_reclaim_acquire(GFP_KERNEL);
+		might_lock(&mirror->lock);
+		fs_reclaim_release(GFP_KERNEL);
+	}
+
+	ret = mmu_interval_notifier_insert(&mirror->notifier, mm, start, size,
+					   &uptr_mirror_notifier_ops);
+	if (ret) {
+		mutex_destroy(&mirror->lock);
+		return ret;
+	}
+	return 0;
+}
+
+/**
+ * uptr_mirror_fini() - stop mirroring and free all tracking state
+ * @mirror: the mirror
+ *
+ * The device must already be idle on the mirror's pages.
+ *
+ * Context: Process context; may sleep (waits for running invalidations).
+ */
+void uptr_mirror_fini(struct uptr_mirror *mirror)
+{
+	struct uptr_mirror_chunk *chunk;
+	unsigned long index;
+
+	mmu_interval_notifier_remove(&mirror->notifier);
+	xa_for_each(&mirror->chunks, index, chunk) {
+		kvfree(chunk->pfns);
+		kfree(chunk);
+	}
+	xa_destroy(&mirror->chunks);
+	mutex_destroy(&mirror->lock);
+}
+
+/**
+ * uptr_mirror_probe() - is a range entirely backed by struct pages?
+ * @mm: the address space
+ * @start: first address, page aligned
+ * @size: length in bytes
+ *
+ * Checks that VMAs cover the whole range without a hole and that none of
+ * them is %VM_PFNMAP, %VM_MIXEDMAP or %VM_IO, so that hmm_range_fault() can
+ * return struct pages for it. Faults nothing in.
+ *
+ * Context: Process context; takes mmap_read_lock().
+ * Return: 0, -EFAULT if the range is not covered as required, or -EINTR on
+ * a fatal signal.
+ */
+int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
+		      unsigned long size)
+{
+	unsigned long addr = start, end = start + size;
+	struct vm_area_struct *vma;
+	int ret = 0;
+
+	VMA_ITERATOR(vmi, mm, start);
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	for_each_vma_range(vmi, vma, end) {
+		if (vma->vm_start > addr ||
+		    vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_IO)) {
+			ret = -EFAULT;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	if (!ret && addr < end)
+		ret = -EFAULT;
+	mmap_read_unlock(mm);
+	return ret;
+}

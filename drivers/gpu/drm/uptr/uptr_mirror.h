@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+#ifndef _UPTR_MIRROR_H_
+#define _UPTR_MIRROR_H_
+
+#include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+
+struct page;
+struct uptr_mirror;
+
+/**
+ * UPTR_MIRROR_CHUNK_SHIFT - log2 of the pages tracked by one chunk
+ *
+ * A chunk covers one PMD-aligned 2 MiB block of the address space (on 4 KiB
+ * pages), so a PMD-mapped transparent huge page always lies in one chunk.
+ */
+#define UPTR_MIRROR_CHUNK_SHIFT		(PMD_SHIFT - PAGE_SHIFT)
+/** UPTR_MIRROR_CHUNK_PAGES - pages tracked by one chunk */
+#define UPTR_MIRROR_CHUNK_PAGES		BIT(UPTR_MIRROR_CHUNK_SHIFT)
+/** UPTR_MIRROR_MAX_RETRIES - commit collisions tolerated before -EAGAIN */
+#define UPTR_MIRROR_MAX_RETRIES		16
+
+/**
+ * enum uptr_mirror_stat - counters kept per mirror and per device
+ * @UPTR_STAT_FAULT_CALLS: hmm_range_fault() calls that succeeded
+ * @UPTR_STAT_PAGES_FAULTED: pages returned by those calls
+ * @UPTR_STAT_RETRIES: commits that collided with an invalidation and
+ *	faulted again
+ * @UPTR_STAT_BUSY_RETRIES: hmm_range_fault() calls that returned -EBUSY
+ * @UPTR_STAT_COMMITS: successful commits
+ * @UPTR_STAT_FOLIOS_DIRTIED: clean folios marked dirty before a
+ *	writable commit
+ * @UPTR_STAT_INVALIDATIONS: invalidate callbacks that dropped pages or
+ *	advanced the sequence
+ * @UPTR_STAT_PAGES_INVALIDATED: valid pages dropped by invalidations
+ * @UPTR_STAT_NONBLOCK_REFUSALS: non-blockable invalidations refused
+ *	because the range was mapped and busy, or the lock was contended
+ * @UPTR_STAT_NR: number of counters
+ */
+enum uptr_mirror_stat {
+	UPTR_STAT_FAULT_CALLS,
+	UPTR_STAT_PAGES_FAULTED,
+	UPTR_STAT_RETRIES,
+	UPTR_STAT_BUSY_RETRIES,
+	UPTR_STAT_COMMITS,
+	UPTR_STAT_FOLIOS_DIRTIED,
+	UPTR_STAT_INVALIDATIONS,
+	UPTR_STAT_PAGES_INVALIDATED,
+	UPTR_STAT_NONBLOCK_REFUSALS,
+	UPTR_STAT_NR,
+};
+
+/** UPTR_MIRROR_NR_EVENTS - number of &enum mmu_notifier_event values */
+#define UPTR_MIRROR_NR_EVENTS	(MMU_NOTIFY_EXCLUSIVE + 1)
+
+/**
+ * struct uptr_mirror_stats - event counters
+ * @stat: indexed by &enum uptr_mirror_stat
+ * @events: invalidations, indexed by &enum mmu_notifier_event
+ *
+ * Atomic, so that they can be bumped without any lock and read at any time
+ * (debugfs, tests).
+ */
+struct uptr_mirror_stats {
+	atomic64_t stat[UPTR_STAT_NR];
+	atomic64_t events[UPTR_MIRROR_NR_EVENTS];
+};
+
+/**
+ * struct uptr_mirror_ops - what the mirror asks of its user (the device)
+ */
+struct uptr_mirror_ops {
+	/**
+	 * @device_idle: make sure the device no longer accesses pages of
+	 * the mirror. Called from the invalidate callback without the
+	 * notifier lock, after the invalidated pages were dropped.
+	 *
+	 * With @wait true it waits, uninterruptibly, for in-flight device
+	 * access; with @wait false (non-blockable invalidation) it must not
+	 * sleep and only reports. It takes no lock that the fault-in or
+	 * commit paths hold and allocates no memory.
+	 *
+	 * Return: true when the device does not access the mirror's pages.
+	 */
+	bool (*device_idle)(struct uptr_mirror *mirror, bool wait);
+};
+
+/**
+ * struct uptr_mirror_chunk - state of one PMD-aligned block of the range
+ *
+ * Allocated on the first fault-in that touches the block, freed with the
+ * mirror. Every field is protected by &uptr_mirror.lock.
+ */
+struct uptr_mirror_chunk {
+	/**
+	 * @seq: the notifier sequence of the last invalidation that hit this
+	 * block. A fault-in that started at sequence s collided in this block
+	 * if @seq is after s.
+	 */
+	unsigned long seq;
+	/** @nvalid: number of bits set in @valid */
+	unsigned int nvalid;
+	/** @valid: pages whose @pfns entry the device may use */
+	DECLARE_BITMAP(valid, UPTR_MIRROR_CHUNK_PAGES);
+	/** @pfns: hmm_pfns of the block's pages, meaningful where @valid */
+	unsigned long *pfns;
+};
+
+/**
+ * struct uptr_mirror - an HMM mirror of one range of a process' memory
+ *
+ * Knows nothing of GEM or the device: it tracks which pages of
+ * [@start, @start + @npages * PAGE_SIZE) are valid for device use and
+ * which pages back them, and calls &uptr_mirror_ops.device_idle when an
+ * invalidation needs the device to stop.
+ */
+struct uptr_mirror {
+	/** @notifier: the interval notifier over the whole range */
+	struct mmu_interval_notifier notifier;
+	/** @ops: callbacks into the mirror's user; set once at init */
+	const struct uptr_mirror_ops *ops;
+	/** @start: first user address, page aligned; constant */
+	unsigned long start;
+	/** @npages: length of the range in pages; constant */
+	unsigned long npages;
+	/** @writable: the device may write; constant */
+	bool writable;
+	/**
+	 * @lock: the notifier lock. Taken by the invalidate callback (which
+	 * may run from direct reclaim, so no memory may be allocated with
+	 * it held) and by the commit path, which re-checks the notifier
+	 * sequence under it. Protects @chunks' contents, @nvalid and @dead.
+	 * Lock order: dma_resv (drm_exec) -> @lock. Never held across
+	 * hmm_range_fault(), folio_lock() or a wait for the device.
+	 */
+	struct mutex lock;
+	/**
+	 * @chunks: &struct uptr_mirror_chunk by chunk index. Entries are
+	 * inserted without @lock (xarray's own lock) and only removed at
+	 * teardown, so a loaded pointer stays valid.
+	 */
+	struct xarray chunks;
+	/** @nvalid: valid pages over all chunks; under @lock */
+	unsigned long nvalid;
+	/** @dead: the mm was torn down (MMU_NOTIFY_RELEASE); under @lock */
+	bool dead;
+	/**
+	 * @waiting: blockable invalidations that dropped pages and still
+	 * wait for the device; under @lock
+	 */
+	unsigned int waiting;
+	/** @stats: this mirror's counters */
+	struct uptr_mirror_stats stats;
+	/** @totals: counters to add to as well (the device's), or NULL */
+	struct uptr_mirror_stats *totals;
+#if IS_ENABLED(CONFIG_DRM_UPTR_KUNIT_TEST)
+	/**
+	 * @test_after_fault: KUnit hook run after hmm_range_fault() and
+	 * before the commit, with no lock held, to inject a race.
+	 */
+	void (*test_after_fault)(struct uptr_mirror *mirror);
+	/** @test_priv: data for @test_after_fault */
+	void *test_priv;
+#endif
+};
+
+int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
+		     unsigned long start, unsigned long size, bool writable,
+		     const struct uptr_mirror_ops *ops,
+		     struct uptr_mirror_stats *totals);
+void uptr_mirror_fini(struct uptr_mirror *mirror);
+int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
+			 unsigned long npages, unsigned long *seq);
+bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
+				    unsigned long pgoff, unsigned long npages,
+				    unsigned long seq);
+struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
+				     unsigned long pgoff);
+int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
+		      unsigned long size);
+
+/**
+ * uptr_mirror_lock() - take the notifier lock
+ * @mirror: the mirror
+ *
+ * Context: Process context; may sleep. Nothing may be allocated until
+ * uptr_mirror_unlock().
+ */
+static inline void uptr_mirror_lock(struct uptr_mirror *mirror)
+{
+	mutex_lock(&mirror->lock);
+}
+
+/**
+ * uptr_mirror_unlock() - release the notifier lock
+ * @mirror: the mirror
+ */
+static inline void uptr_mirror_unlock(struct uptr_mirror *mirror)
+{
+	mutex_unlock(&mirror->lock);
+}
+
+/**
+ * uptr_mirror_stat() - read one counter
+ * @mirror: the mirror
+ * @stat: which counter
+ *
+ * Return: the counter's current value.
+ */
+static inline u64 uptr_mirror_stat(struct uptr_mirror *mirror,
+				   enum uptr_mirror_stat stat)
+{
+	return atomic64_read(&mirror->stats.stat[stat]);
+}
+
+#endif /* _UPTR_MIRROR_H_ */

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+
+#include <linux/dma-resv.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_print.h>
+#include <drm/uptr_drm.h>
+
+#include "uptr_drv.h"
+#include "uptr_userptr.h"
+
+/**
+ * DOC: userptr GEM objects
+ *
+ * A &struct uptr_userptr is a GEM object whose backing store is a range of
+ * the creating process' memory, mirrored by a &struct uptr_mirror. The GEM
+ * layer adds to the mirror what the device needs:
+ *
+ * - argument checking for %DRM_IOCTL_UPTR_CREATE (uptr_userptr_check_args()),
+ *   with the optional probe of the VMAs and population at create time;
+ * - the binding to the creating mm: device use from another mm fails with
+ *   -EPERM (uptr_userptr_populate());
+ * - &uptr_mirror_ops.device_idle, which waits for every fence in the
+ *   object's dma_resv (%DMA_RESV_USAGE_BOOKKEEP), i.e. for every job that
+ *   may access the pages;
+ * - teardown in the right order: wait for the device, then remove the
+ *   notifier;
+ * - refusal of what a userptr object cannot do: it has no mmap offset
+ *   (-EINVAL from the mmap-offset ioctl) and cannot be exported as a
+ *   dma-buf (-EPERM), because its pages belong to the user's mapping.
+ */
+
+static const struct drm_gem_object_funcs uptr_userptr_funcs;
+
+struct uptr_userptr *to_uptr_userptr(struct drm_gem_object *obj)
+{
+	if (obj->funcs != &uptr_userptr_funcs)
+		return NULL;
+	return container_of(obj, struct uptr_userptr, base);
+}
+
+static bool uptr_userptr_device_idle(struct uptr_mirror *mirror, bool wait)
+{
+	struct uptr_userptr *uobj =
+		container_of(mirror, struct uptr_userptr, mirror);
+
+	if (!wait)
+		return dma_resv_test_signaled(uobj->base.resv,
+					      DMA_RESV_USAGE_BOOKKEEP);
+
+	dma_resv_wait_timeout(uobj->base.resv, DMA_RESV_USAGE_BOOKKEEP, false,
+			      MAX_SCHEDULE_TIMEOUT);
+	return true;
+}
+
+static const struct uptr_mirror_ops uptr_userptr_mirror_ops = {
+	.device_idle = uptr_userptr_device_idle,
+};
+
+static void uptr_userptr_free(struct drm_gem_object *obj)
+{
+	struct uptr_userptr *uobj = to_uptr_userptr(obj);
+	struct uptr_device *udev = to_uptr_device(obj->dev);
+
+	/* The device first, then the notifier: see uptr_mirror_fini(). */
+	dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_BOOKKEEP, false,
+			      MAX_SCHEDULE_TIMEOUT);
+
+	mutex_lock(&udev->objects_lock);
+	list_del(&uobj->link);
+	mutex_unlock(&udev->objects_lock);
+
+	uptr_mirror_fini(&uobj->mirror);
+	drm_gem_object_release(obj);
+	kfree(uobj);
+}
+
+static struct dma_buf *uptr_userptr_export(struct drm_gem_object *obj,
+					   int flags)
+{
+	drm_dbg_driver(obj->dev, "userptr objects cannot be exported\n");
+	return ERR_PTR(-EPERM);
+}
+
+static const struct drm_gem_object_funcs uptr_userptr_funcs = {
+	.free = uptr_userptr_free,
+	.export = uptr_userptr_export,
+};
+
+/**
+ * uptr_userptr_check_args() - validate %DRM_IOCTL_UPTR_CREATE arguments
+ * @args: the arguments
+ * @start: receives the untagged start address
+ *
+ * Context: Process context, in the caller's mm (for untagged_addr() and
+ * access_ok()).
+ * Return: 0, -EINVAL, -E2BIG or -EFAULT as documented in uptr_drm.h.
+ */
+int uptr_userptr_check_args(const struct drm_uptr_create *args,
+			    unsigned long *start)
+{
+	unsigned long addr, end;
+
+	if (args->extensions || args->pad ||
+	    args->flags & ~DRM_UPTR_CREATE_FLAGS)
+		return -EINVAL;
+	if (!args->user_size)
+		return -EINVAL;
+	if (args->user_ptr != (unsigned long)args->user_ptr ||
+	    args->user_size != (unsigned long)args->user_size)
+		return -EINVAL;
+
+	addr = untagged_addr((unsigned long)args->user_ptr);
+	if (!PAGE_ALIGNED(addr) || !PAGE_ALIGNED(args->user_size))
+		return -EINVAL;
+	if (check_add_overflow(addr, (unsigned long)args->user_size, &end))
+		return -EINVAL;
+	if (args->user_size > UPTR_MAX_OBJECT_SIZE)
+		return -E2BIG;
+	if (!access_ok((void __user *)addr, args->user_size))
+		return -EFAULT;
+
+	*start = addr;
+	return 0;
+}
+
+/**
+ * uptr_userptr_create() - create a userptr object in the current mm
+ * @udev: the device
+ * @args: %DRM_IOCTL_UPTR_CREATE arguments; only the inputs are used
+ *
+ * Context: Process context with a user mm; may sleep. Takes mmap_lock.
+ * Return: the new object holding one reference, or an ERR_PTR() with the
+ * errnos documented for %DRM_IOCTL_UPTR_CREATE.
+ */
+struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
+					 const struct drm_uptr_create *args)
+{
+	struct uptr_userptr *uobj;
+	unsigned long start;
+	int ret;
+
+	ret = uptr_userptr_check_args(args, &start);
+	if (ret)
+		return ERR_PTR(ret);
+	if (!current->mm)
+		return ERR_PTR(-EFAULT);
+
+	if (args->flags & DRM_UPTR_CREATE_PROBE) {
+		ret = uptr_mirror_probe(current->mm, start, args->user_size);
+		if (ret)
+			return ERR_PTR(ret);
+	}
+
+	uobj = kzalloc(sizeof(*uobj), GFP_KERNEL_ACCOUNT);
+	if (!uobj)
+		return ERR_PTR(-ENOMEM);
+	uobj->base.funcs = &uptr_userptr_funcs;
+	uobj->flags = args->flags;
+	INIT_LIST_HEAD(&uobj->link);
+	drm_gem_private_object_init(&udev->drm, &uobj->base, args->user_size);
+
+	ret = uptr_mirror_init(&uobj->mirror, current->mm, start,
+			       args->user_size,
+			       !(args->flags & DRM_UPTR_CREATE_READ_ONLY),
+			       &uptr_userptr_mirror_ops, &udev->stats);
+	if (ret)
+		goto err_release_gem;
+
+	mutex_lock(&udev->objects_lock);
+	list_add_tail(&uobj->link, &udev->objects);
+	mutex_unlock(&udev->objects_lock);
+
+	if (args->flags & DRM_UPTR_CREATE_POPULATE) {
+		ret = uptr_mirror_populate(&uobj->mirror, 0,
+					   uobj->mirror.npages, NULL);
+		if (ret) {
+			drm_gem_object_put(&uobj->base);
+			return ERR_PTR(ret);
+		}
+	}
+	return uobj;
+
+err_release_gem:
+	drm_gem_object_release(&uobj->base);
+	kfree(uobj);
+	return ERR_PTR(ret);
+}
+
+/**
+ * uptr_userptr_populate() - fault in pages for device use
+ * @uobj: the object
+ * @pgoff: first page
+ * @npages: number of pages
+ * @seq: receives the sequence for uptr_mirror_range_valid_locked()
+ *
+ * Context: Process context; may sleep; no dma_resv or notifier lock held.
+ * Return: 0; -EPERM if the caller's mm is not the one that created the
+ * object; otherwise as uptr_mirror_populate().
+ */
+int uptr_userptr_populate(struct uptr_userptr *uobj, unsigned long pgoff,
+			  unsigned long npages, unsigned long *seq)
+{
+	if (current->mm != uobj->mirror.notifier.mm) {
+		drm_dbg_driver(uobj->base.dev,
+			       "userptr used from another address space\n");
+		return -EPERM;
+	}
+	return uptr_mirror_populate(&uobj->mirror, pgoff, npages, seq);
+}
+
+/**
+ * uptr_ioctl_create() - handler of %DRM_IOCTL_UPTR_CREATE
+ * @drm: the uptr DRM device
+ * @data: &struct drm_uptr_create
+ * @file: the caller's DRM file, which gets the handle
+ *
+ * Context: Process context; may sleep.
+ * Return: 0 with &drm_uptr_create.handle set, or a negative errno as
+ * documented in uptr_drm.h.
+ */
+int uptr_ioctl_create(struct drm_device *drm, void *data,
+		      struct drm_file *file)
+{
+	struct drm_uptr_create *args = data;
+	struct uptr_userptr *uobj;
+	int ret;
+
+	uobj = uptr_userptr_create(to_uptr_device(drm), args);
+	if (IS_ERR(uobj)) {
+		drm_dbg_driver(drm, "create: %pe\n", uobj);
+		return PTR_ERR(uobj);
+	}
+
+	ret = drm_gem_handle_create(file, &uobj->base, &args->handle);
+	drm_gem_object_put(&uobj->base);
+	return ret;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+#ifndef _UPTR_USERPTR_H_
+#define _UPTR_USERPTR_H_
+
+#include <linux/list.h>
+
+#include <drm/drm_gem.h>
+
+#include "uptr_mirror.h"
+
+struct drm_uptr_create;
+struct uptr_device;
+
+/**
+ * struct uptr_userptr - a GEM object backed by a range of user memory
+ */
+struct uptr_userptr {
+	/** @base: the GEM object; its size is the range's size */
+	struct drm_gem_object base;
+	/** @mirror: the HMM mirror of the range */
+	struct uptr_mirror mirror;
+	/** @flags: DRM_UPTR_CREATE_* given at create; constant */
+	u32 flags;
+	/** @link: in &uptr_device.objects, under &uptr_device.objects_lock */
+	struct list_head link;
+};
+
+/**
+ * to_uptr_userptr() - downcast from the GEM object
+ * @obj: a GEM object
+ *
+ * Return: the userptr object, or NULL if @obj is not one.
+ */
+struct uptr_userptr *to_uptr_userptr(struct drm_gem_object *obj);
+
+int uptr_userptr_check_args(const struct drm_uptr_create *args,
+			    unsigned long *start);
+struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
+					 const struct drm_uptr_create *args);
+int uptr_userptr_populate(struct uptr_userptr *uobj, unsigned long pgoff,
+			  unsigned long npages, unsigned long *seq);
+int uptr_ioctl_create(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+
+#endif /* _UPTR_USERPTR_H_ */
