@@ -42,6 +42,12 @@ enum drm_uptr_ioctl_id {
 	DRM_UPTR_GET_PARAM = 0,
 	/** @DRM_UPTR_CREATE: wrap a range of user memory in a GEM object */
 	DRM_UPTR_CREATE = 1,
+	/** @DRM_UPTR_BO_CREATE: create a device buffer */
+	DRM_UPTR_BO_CREATE = 2,
+	/** @DRM_UPTR_BO_MMAP_OFFSET: get the mmap offset of a device buffer */
+	DRM_UPTR_BO_MMAP_OFFSET = 3,
+	/** @DRM_UPTR_SUBMIT: queue a job on the copy engine */
+	DRM_UPTR_SUBMIT = 4,
 };
 
 /**
@@ -65,6 +71,23 @@ enum drm_uptr_param {
 	 * and sizes must be aligned to (the CPU page size).
 	 */
 	DRM_UPTR_PARAM_PAGE_SIZE = 2,
+	/**
+	 * @DRM_UPTR_PARAM_MAX_CMDS: most commands one
+	 * %DRM_IOCTL_UPTR_SUBMIT accepts
+	 */
+	DRM_UPTR_PARAM_MAX_CMDS = 3,
+	/**
+	 * @DRM_UPTR_PARAM_MAX_SYNCS: most in-syncobjs one
+	 * %DRM_IOCTL_UPTR_SUBMIT accepts
+	 */
+	DRM_UPTR_PARAM_MAX_SYNCS = 4,
+	/**
+	 * @DRM_UPTR_PARAM_CMD_SIZE: size in bytes of &struct drm_uptr_cmd as
+	 * the driver knows it; &drm_uptr_submit.cmd_stride may be larger
+	 * (the extra bytes must be zero) or as small as the first version of
+	 * the struct (the missing fields read as zero).
+	 */
+	DRM_UPTR_PARAM_CMD_SIZE = 5,
 };
 
 /**
@@ -84,6 +107,12 @@ enum drm_uptr_feature {
 	 * %DRM_UPTR_CREATE_POPULATE flags.
 	 */
 	DRM_UPTR_FEATURE_USERPTR = 1 << 1,
+	/**
+	 * @DRM_UPTR_FEATURE_ENGINE: the copy engine is available:
+	 * %DRM_IOCTL_UPTR_BO_CREATE, %DRM_IOCTL_UPTR_BO_MMAP_OFFSET and
+	 * %DRM_IOCTL_UPTR_SUBMIT with binary and timeline syncobjs.
+	 */
+	DRM_UPTR_FEATURE_ENGINE = 1 << 2,
 };
 
 /**
@@ -171,6 +200,165 @@ struct drm_uptr_create {
 	__u64 pad;
 };
 
+/**
+ * DOC: device buffers and the copy engine
+ *
+ * The virtual device has memory of its own: device buffers, created with
+ * %DRM_IOCTL_UPTR_BO_CREATE and mapped by the CPU through the offset that
+ * %DRM_IOCTL_UPTR_BO_MMAP_OFFSET returns. Userptr objects have no such
+ * offset (-EINVAL).
+ *
+ * %DRM_IOCTL_UPTR_SUBMIT queues one job on the device's copy engine: an
+ * array of &struct drm_uptr_cmd executed in order, on any mix of userptr
+ * objects and device buffers. Jobs of one DRM file run in submission
+ * order; jobs are ordered against each other by implicit synchronisation
+ * (each object's reservation: a job that writes an object waits for every
+ * earlier job on it, a job that reads it waits for earlier writers) and by
+ * explicit syncobjs: the job waits for every &drm_uptr_submit.in_syncs
+ * fence and its completion fence is installed in
+ * &drm_uptr_submit.out_sync.
+ *
+ * The whole submission is checked before anything is queued: on any error
+ * no job runs and no syncobj changes. Errors of %DRM_IOCTL_UPTR_SUBMIT:
+ *
+ * - -EINVAL: non-zero MBZ field or flag, zero or too many commands or
+ *   syncs, a stride smaller than the first version of &struct
+ *   drm_uptr_cmd, unknown opcode, zero length, a range out of its object,
+ *   misaligned FILL/CHECKSUM, COPY between overlapping bytes (same object,
+ *   or two userptr objects mapping the same user memory);
+ * - -ENOENT: a GEM handle or syncobj handle does not exist;
+ * - -EACCES: a command writes to an object created with
+ *   %DRM_UPTR_CREATE_READ_ONLY;
+ * - -EPERM: a userptr object of another process' address space;
+ * - -EFAULT: an unreadable argument array, or a userptr range that is not
+ *   (or no longer) backed by ordinary memory, or whose mm has exited;
+ * - -EAGAIN: the userptr ranges kept being invalidated while the job was
+ *   being committed; restart the ioctl;
+ * - -ENODEV: the device was unplugged;
+ * - -ENOMEM, -EINTR, -ERESTARTSYS.
+ *
+ * A job that does not finish within the engine's timeout has its fence
+ * signalled with -ETIMEDOUT; a job cancelled because its DRM file was
+ * closed before it ran has its fence signalled with an error
+ * (-ESRCH or -ECANCELED). The error is visible through the syncobj's
+ * fence (export it as a sync_file).
+ */
+
+/**
+ * enum drm_uptr_op - opcodes of &struct drm_uptr_cmd
+ */
+enum drm_uptr_op {
+	/**
+	 * @DRM_UPTR_OP_COPY: copy &drm_uptr_cmd.length bytes from (src_handle,
+	 * src_offset) to (dst_handle, dst_offset). The two ranges must not
+	 * overlap.
+	 */
+	DRM_UPTR_OP_COPY = 1,
+	/**
+	 * @DRM_UPTR_OP_FILL: fill (dst_handle, dst_offset, length) with the
+	 * 32-bit &drm_uptr_cmd.pattern, in the CPU's byte order. Offset and
+	 * length must be multiples of 4; src_handle must be 0.
+	 */
+	DRM_UPTR_OP_FILL = 2,
+	/**
+	 * @DRM_UPTR_OP_CHECKSUM: read (src_handle, src_offset, length) and
+	 * write at (dst_handle, dst_offset) a __u64: the sum, modulo 2^64, of
+	 * the range's 32-bit words in the CPU's byte order. Offset and
+	 * length of the source must be multiples of 4; the source is only
+	 * read.
+	 */
+	DRM_UPTR_OP_CHECKSUM = 3,
+};
+
+/**
+ * struct drm_uptr_cmd - one command of a job
+ *
+ * Commands are passed as an array with a stride, so that fields can be
+ * appended (see %DRM_UPTR_PARAM_CMD_SIZE).
+ */
+struct drm_uptr_cmd {
+	/** @op: one of &enum drm_uptr_op */
+	__u32 op;
+	/** @flags: MBZ */
+	__u32 flags;
+	/** @src_handle: GEM handle read by COPY and CHECKSUM; 0 for FILL */
+	__u32 src_handle;
+	/** @dst_handle: GEM handle written */
+	__u32 dst_handle;
+	/** @src_offset: byte offset in @src_handle */
+	__u64 src_offset;
+	/** @dst_offset: byte offset in @dst_handle */
+	__u64 dst_offset;
+	/** @length: bytes to copy, fill or sum; not zero */
+	__u64 length;
+	/** @pattern: FILL's 32-bit value; MBZ for other opcodes */
+	__u32 pattern;
+	/** @pad: MBZ */
+	__u32 pad;
+};
+
+/**
+ * struct drm_uptr_sync - a syncobj and a timeline point
+ */
+struct drm_uptr_sync {
+	/** @handle: syncobj handle; 0 for none (out_sync only) */
+	__u32 handle;
+	/** @flags: MBZ */
+	__u32 flags;
+	/**
+	 * @point: timeline point; 0 for a binary syncobj (or to wait for a
+	 * timeline syncobj's current fence)
+	 */
+	__u64 point;
+};
+
+/**
+ * struct drm_uptr_submit - argument of %DRM_IOCTL_UPTR_SUBMIT
+ */
+struct drm_uptr_submit {
+	/** @cmds: user pointer to @cmd_count commands, @cmd_stride apart */
+	__u64 cmds;
+	/** @in_syncs: user pointer to @in_sync_count &struct drm_uptr_sync */
+	__u64 in_syncs;
+	/** @cmd_count: number of commands, 1 to %DRM_UPTR_PARAM_MAX_CMDS */
+	__u32 cmd_count;
+	/** @cmd_stride: bytes between commands, normally sizeof(struct drm_uptr_cmd) */
+	__u32 cmd_stride;
+	/** @in_sync_count: syncobjs to wait for, 0 to %DRM_UPTR_PARAM_MAX_SYNCS */
+	__u32 in_sync_count;
+	/** @flags: MBZ */
+	__u32 flags;
+	/**
+	 * @out_sync: syncobj (binary if @out_sync.point is 0, else a
+	 * timeline point) that receives the job's fence; handle 0 for none
+	 */
+	struct drm_uptr_sync out_sync;
+};
+
+/**
+ * struct drm_uptr_bo_create - argument of %DRM_IOCTL_UPTR_BO_CREATE
+ */
+struct drm_uptr_bo_create {
+	/** @size: in, bytes, rounded up to the page size; not zero */
+	__u64 size;
+	/** @flags: MBZ */
+	__u32 flags;
+	/** @handle: out, GEM handle */
+	__u32 handle;
+};
+
+/**
+ * struct drm_uptr_bo_mmap_offset - argument of %DRM_IOCTL_UPTR_BO_MMAP_OFFSET
+ */
+struct drm_uptr_bo_mmap_offset {
+	/** @handle: in, a device buffer */
+	__u32 handle;
+	/** @pad: MBZ */
+	__u32 pad;
+	/** @offset: out, to pass to mmap() on the DRM fd */
+	__u64 offset;
+};
+
 #define DRM_IOCTL_UPTR(__access, __id, __type) \
 	DRM_IO ## __access(DRM_COMMAND_BASE + DRM_UPTR_ ## __id, \
 			   struct drm_uptr_ ## __type)
@@ -188,6 +376,26 @@ struct drm_uptr_create {
  * See "userptr objects" above for the errors.
  */
 #define DRM_IOCTL_UPTR_CREATE		DRM_IOCTL_UPTR(WR, CREATE, create)
+/**
+ * define DRM_IOCTL_UPTR_BO_CREATE - create a device buffer
+ *
+ * Fails with -EINVAL for a zero size or non-zero flags, -E2BIG above
+ * %DRM_UPTR_PARAM_MAX_OBJECT_SIZE, -ENOMEM.
+ */
+#define DRM_IOCTL_UPTR_BO_CREATE	DRM_IOCTL_UPTR(WR, BO_CREATE, bo_create)
+/**
+ * define DRM_IOCTL_UPTR_BO_MMAP_OFFSET - mmap offset of a device buffer
+ *
+ * Fails with -ENOENT for an unknown handle, -EINVAL for a non-zero pad or
+ * a userptr object.
+ */
+#define DRM_IOCTL_UPTR_BO_MMAP_OFFSET	DRM_IOCTL_UPTR(WR, BO_MMAP_OFFSET, bo_mmap_offset)
+/**
+ * define DRM_IOCTL_UPTR_SUBMIT - queue a job on the copy engine
+ *
+ * See "device buffers and the copy engine" above for the errors.
+ */
+#define DRM_IOCTL_UPTR_SUBMIT		DRM_IOCTL_UPTR(W, SUBMIT, submit)
 
 #if defined(__cplusplus)
 }

@@ -3,6 +3,7 @@
  * Copyright (C) 2026 The uptr authors
  */
 
+#include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
 #include <drm/drm_debugfs.h>
@@ -26,6 +27,14 @@
  * ``uptr_objects``
  *	one line per userptr object: its user range, flags, valid pages and
  *	its own counters in the same ``name=value`` form.
+ *
+ * ``uptr_engine``
+ *	copy engine and submission counters: ``jobs_submitted``,
+ *	``jobs_done``, ``jobs_timedout``, ``jobs_aborted``,
+ *	``submit_retries``.
+ *
+ * ``uptr_hang_next``, ``uptr_delay_ms``
+ *	fault injection, see "copy engine".
  *
  * The counters are read without locks and may be a moment old.
  */
@@ -96,9 +105,29 @@ static int uptr_debugfs_objects_show(struct seq_file *m, void *data)
 	return 0;
 }
 
+static int uptr_debugfs_engine_show(struct seq_file *m, void *data)
+{
+	struct drm_debugfs_entry *entry = m->private;
+	struct uptr_device *udev = to_uptr_device(entry->dev);
+	struct uptr_engine *engine = &udev->engine;
+
+	seq_printf(m, "jobs_submitted %lld\n",
+		   (long long)atomic64_read(&udev->jobs_submitted));
+	seq_printf(m, "jobs_done %lld\n",
+		   (long long)atomic64_read(&engine->jobs_done));
+	seq_printf(m, "jobs_timedout %lld\n",
+		   (long long)atomic64_read(&engine->jobs_timedout));
+	seq_printf(m, "jobs_aborted %lld\n",
+		   (long long)atomic64_read(&engine->jobs_aborted));
+	seq_printf(m, "submit_retries %lld\n",
+		   (long long)atomic64_read(&udev->submit_retries));
+	return 0;
+}
+
 static const struct drm_debugfs_info uptr_debugfs_files[] = {
 	{ "uptr_stats", uptr_debugfs_stats_show, 0 },
 	{ "uptr_objects", uptr_debugfs_objects_show, 0 },
+	{ "uptr_engine", uptr_debugfs_engine_show, 0 },
 };
 
 /**
@@ -111,4 +140,10 @@ void uptr_debugfs_init(struct uptr_device *udev)
 {
 	drm_debugfs_add_files(&udev->drm, uptr_debugfs_files,
 			      ARRAY_SIZE(uptr_debugfs_files));
+	if (!udev->drm.debugfs_root)
+		return;
+	debugfs_create_atomic_t("uptr_hang_next", 0600, udev->drm.debugfs_root,
+				&udev->engine.hang_next);
+	debugfs_create_u32("uptr_delay_ms", 0600, udev->drm.debugfs_root,
+			   &udev->engine.delay_ms);
 }

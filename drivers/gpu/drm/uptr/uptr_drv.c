@@ -6,6 +6,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
+#include <linux/slab.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -15,6 +16,7 @@
 #include <drm/drm_print.h>
 #include <drm/uptr_drm.h>
 
+#include "uptr_bo.h"
 #include "uptr_drv.h"
 #include "uptr_userptr.h"
 
@@ -37,13 +39,53 @@ static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_GET_PARAM, uptr_ioctl_get_param,
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(UPTR_CREATE, uptr_ioctl_create, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_BO_CREATE, uptr_ioctl_bo_create,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_BO_MMAP_OFFSET, uptr_ioctl_bo_mmap_offset,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(UPTR_SUBMIT, uptr_ioctl_submit, DRM_RENDER_ALLOW),
 };
+
+static int uptr_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct drm_gpu_scheduler *sched = &to_uptr_device(drm)->engine.sched;
+	struct uptr_file *ufile;
+	int ret;
+
+	ufile = kzalloc(sizeof(*ufile), GFP_KERNEL_ACCOUNT);
+	if (!ufile)
+		return -ENOMEM;
+	ret = drm_sched_entity_init(&ufile->entity, DRM_SCHED_PRIORITY_NORMAL,
+				    &sched, 1, NULL);
+	if (ret) {
+		kfree(ufile);
+		return ret;
+	}
+	file->driver_priv = ufile;
+	return 0;
+}
+
+/*
+ * Jobs still queued in the entity run, or are cancelled with an error on
+ * their fence if the process is being killed; jobs already on the ring
+ * finish on their own and release their objects then.
+ */
+static void uptr_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	struct uptr_file *ufile = file->driver_priv;
+
+	drm_sched_entity_destroy(&ufile->entity);
+	kfree(ufile);
+}
 
 DEFINE_DRM_GEM_FOPS(uptr_drm_fops);
 
 const struct drm_driver uptr_drm_driver = {
 	.driver_features	= DRIVER_GEM | DRIVER_RENDER | DRIVER_SYNCOBJ |
 				  DRIVER_SYNCOBJ_TIMELINE,
+	.open			= uptr_open,
+	.postclose		= uptr_postclose,
+	.gem_create_object	= uptr_bo_create_object,
 	.ioctls			= uptr_ioctls,
 	.num_ioctls		= ARRAY_SIZE(uptr_ioctls),
 	.fops			= &uptr_drm_fops,
@@ -65,8 +107,13 @@ static struct uptr_device *uptr_device;
  */
 int uptr_device_init(struct uptr_device *udev)
 {
+	int ret;
+
 	INIT_LIST_HEAD(&udev->objects);
-	return drmm_mutex_init(&udev->drm, &udev->objects_lock);
+	ret = drmm_mutex_init(&udev->drm, &udev->objects_lock);
+	if (ret)
+		return ret;
+	return drmm_mutex_init(&udev->drm, &udev->notifier_lock);
 }
 
 static int __init uptr_init(void)
@@ -99,16 +146,21 @@ static int __init uptr_init(void)
 	ret = uptr_device_init(udev);
 	if (ret)
 		goto err_release_devres;
+	ret = uptr_engine_init(udev);
+	if (ret)
+		goto err_release_devres;
 	uptr_debugfs_init(udev);
 
 	ret = drm_dev_register(&udev->drm, 0);
 	if (ret)
-		goto err_release_devres;
+		goto err_fini_engine;
 
 	uptr_device = udev;
 	drm_dbg_driver(&udev->drm, "registered\n");
 	return 0;
 
+err_fini_engine:
+	uptr_engine_fini(udev);
 err_release_devres:
 	devres_release_group(&pdev->dev, NULL);
 err_unregister_pdev:
@@ -121,6 +173,7 @@ static void __exit uptr_exit(void)
 	struct platform_device *pdev = uptr_device->pdev;
 
 	drm_dev_unplug(&uptr_device->drm);
+	uptr_engine_fini(uptr_device);
 	devres_release_group(&pdev->dev, NULL);
 	platform_device_unregister(pdev);
 }

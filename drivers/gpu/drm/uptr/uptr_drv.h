@@ -11,6 +11,7 @@
 
 #include <drm/drm_device.h>
 
+#include "uptr_engine.h"
 #include "uptr_mirror.h"
 
 struct drm_file;
@@ -24,6 +25,12 @@ struct platform_device;
 
 /** UPTR_MAX_OBJECT_SIZE - largest userptr object, in bytes */
 #define UPTR_MAX_OBJECT_SIZE	SZ_16G
+/** UPTR_SUBMIT_MAX_CMDS - most commands in one job */
+#define UPTR_SUBMIT_MAX_CMDS	256
+/** UPTR_SUBMIT_MAX_SYNCS - most in-syncobjs of one job */
+#define UPTR_SUBMIT_MAX_SYNCS	64
+/** UPTR_CMD_SIZE_V1 - size of the first version of struct drm_uptr_cmd */
+#define UPTR_CMD_SIZE_V1	48
 
 /**
  * struct uptr_device - the uptr virtual device
@@ -42,6 +49,29 @@ struct uptr_device {
 	struct mutex objects_lock;
 	/** @objects: every &struct uptr_userptr, for debugfs */
 	struct list_head objects;
+	/**
+	 * @notifier_lock: the notifier lock of every userptr object's
+	 * mirror (&uptr_mirror.lock). Taken by the invalidate callbacks and
+	 * by submission, which holds it from the final validity check of
+	 * the job's userptr ranges until the job's fence is in every
+	 * object's dma_resv. Lock order: dma_resv -> @notifier_lock. No
+	 * memory allocation and no wait for a fence while it is held.
+	 */
+	struct mutex notifier_lock;
+	/** @engine: the copy engine */
+	struct uptr_engine engine;
+	/** @jobs_submitted: jobs queued by SUBMIT */
+	atomic64_t jobs_submitted;
+	/** @submit_retries: SUBMIT commits that collided and faulted again */
+	atomic64_t submit_retries;
+};
+
+/**
+ * struct uptr_file - per DRM file state
+ */
+struct uptr_file {
+	/** @entity: the file's scheduler entity on the engine's ring */
+	struct drm_sched_entity entity;
 };
 
 /**
@@ -60,6 +90,8 @@ extern const struct drm_driver uptr_drm_driver;
 int uptr_device_init(struct uptr_device *udev);
 void uptr_debugfs_init(struct uptr_device *udev);
 
+int uptr_ioctl_submit(struct drm_device *drm, void *data,
+		      struct drm_file *file);
 int uptr_ioctl_get_param(struct drm_device *drm, void *data,
 			 struct drm_file *file);
 

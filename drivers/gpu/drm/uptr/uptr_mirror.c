@@ -169,7 +169,7 @@ static bool uptr_mirror_collided(struct uptr_mirror *mirror,
 				 struct uptr_mirror_chunk *chunk,
 				 unsigned long seq)
 {
-	lockdep_assert_held(&mirror->lock);
+	lockdep_assert_held(mirror->lock);
 
 	if (mirror->dead)
 		return true;
@@ -190,9 +190,9 @@ static int uptr_mirror_dirty(struct uptr_mirror *mirror,
 {
 	unsigned long i, nr = 0;
 
-	mutex_lock(&mirror->lock);
+	mutex_lock(mirror->lock);
 	if (uptr_mirror_collided(mirror, chunk, seq)) {
-		mutex_unlock(&mirror->lock);
+		mutex_unlock(mirror->lock);
 		return -EAGAIN;
 	}
 	for (i = 0; i < npages; ) {
@@ -210,7 +210,7 @@ static int uptr_mirror_dirty(struct uptr_mirror *mirror,
 		folio_get(folio);
 		folios[nr++] = folio;
 	}
-	mutex_unlock(&mirror->lock);
+	mutex_unlock(mirror->lock);
 
 	for (i = 0; i < nr; i++) {
 		folio_lock(folios[i]);
@@ -261,20 +261,20 @@ again:
 	seq = mmu_interval_read_begin(&mirror->notifier);
 
 	/* Narrow the span to the first..last page that is not valid. */
-	mutex_lock(&mirror->lock);
+	mutex_lock(mirror->lock);
 	if (mirror->dead) {
-		mutex_unlock(&mirror->lock);
+		mutex_unlock(mirror->lock);
 		return -EFAULT;
 	}
 	a = find_next_zero_bit(chunk->valid, s1, s0);
 	if (a >= s1) {
-		mutex_unlock(&mirror->lock);
+		mutex_unlock(mirror->lock);
 		*seqp = seq;
 		return 0;
 	}
 	for (b = s1; b > a && test_bit(b - 1, chunk->valid); b--)
 		;
-	mutex_unlock(&mirror->lock);
+	mutex_unlock(mirror->lock);
 
 	range.notifier_seq = seq;
 	range.start = (base + a) << PAGE_SHIFT;
@@ -309,9 +309,9 @@ again:
 			goto retry;
 	}
 
-	mutex_lock(&mirror->lock);
+	mutex_lock(mirror->lock);
 	if (uptr_mirror_collided(mirror, chunk, seq)) {
-		mutex_unlock(&mirror->lock);
+		mutex_unlock(mirror->lock);
 		goto retry;
 	}
 	memcpy(&chunk->pfns[a], pfns, (b - a) * sizeof(*pfns));
@@ -321,7 +321,7 @@ again:
 			mirror->nvalid++;
 		}
 	}
-	mutex_unlock(&mirror->lock);
+	mutex_unlock(mirror->lock);
 
 	uptr_mirror_count(mirror, UPTR_STAT_COMMITS, 1);
 	trace_uptr_mirror_commit(mirror, range.start, range.end, seq);
@@ -430,7 +430,7 @@ bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
 {
 	unsigned long pos, end = pgoff + npages, seg_end;
 
-	lockdep_assert_held(&mirror->lock);
+	lockdep_assert_held(mirror->lock);
 
 	if (mirror->dead)
 		return false;
@@ -469,7 +469,7 @@ struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
 	struct uptr_mirror_chunk *chunk;
 	unsigned int slot;
 
-	lockdep_assert_held(&mirror->lock);
+	lockdep_assert_held(mirror->lock);
 
 	if (pgoff >= mirror->npages || mirror->dead)
 		return NULL;
@@ -478,6 +478,41 @@ struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
 	if (!chunk || !test_bit(slot, chunk->valid))
 		return NULL;
 	return hmm_pfn_to_page(chunk->pfns[slot]);
+}
+
+/**
+ * uptr_mirror_get_pages_locked() - the pages backing a valid range
+ * @mirror: the mirror
+ * @pgoff: first page, relative to the start of the range
+ * @npages: number of pages
+ * @pages: receives @npages page pointers
+ *
+ * Walks the range chunk by chunk. The caller checked the range with
+ * uptr_mirror_range_valid_locked() under the same hold of the lock; the
+ * pages may be used by the device until the next invalidation of them,
+ * which waits for the device.
+ *
+ * Context: &uptr_mirror.lock held.
+ */
+void uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
+				  unsigned long pgoff, unsigned long npages,
+				  struct page **pages)
+{
+	unsigned long pos, end = pgoff + npages, seg_end;
+
+	lockdep_assert_held(mirror->lock);
+
+	for (pos = pgoff; pos < end; pos = seg_end) {
+		struct uptr_mirror_chunk *chunk;
+		unsigned int slot;
+
+		seg_end = uptr_mirror_seg_end(mirror, pos, end);
+		chunk = xa_load(&mirror->chunks,
+				uptr_mirror_chunk_index(mirror, pos));
+		slot = uptr_mirror_slot(mirror, pos);
+		for (; pos < seg_end; pos++, slot++)
+			*pages++ = hmm_pfn_to_page(chunk->pfns[slot]);
+	}
 }
 
 static bool uptr_mirror_has_valid(struct uptr_mirror *mirror,
@@ -552,13 +587,13 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	last = (end - mirror->start + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
 	if (blockable) {
-		mutex_lock(&mirror->lock);
-	} else if (!mutex_trylock(&mirror->lock)) {
+		mutex_lock(mirror->lock);
+	} else if (!mutex_trylock(mirror->lock)) {
 		goto refuse;
 	} else if ((uptr_mirror_has_valid(mirror, first, last) ||
 		    mirror->waiting) && mirror->ops &&
 		   !mirror->ops->device_idle(mirror, false)) {
-		mutex_unlock(&mirror->lock);
+		mutex_unlock(mirror->lock);
 		goto refuse;
 	}
 
@@ -568,7 +603,7 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 		mirror->dead = true;
 	if (blockable)
 		mirror->waiting++;
-	mutex_unlock(&mirror->lock);
+	mutex_unlock(mirror->lock);
 
 	uptr_mirror_count(mirror, UPTR_STAT_INVALIDATIONS, 1);
 	uptr_mirror_count(mirror, UPTR_STAT_PAGES_INVALIDATED, dropped);
@@ -584,9 +619,9 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 		 */
 		if (mirror->ops)
 			mirror->ops->device_idle(mirror, true);
-		mutex_lock(&mirror->lock);
+		mutex_lock(mirror->lock);
 		mirror->waiting--;
-		mutex_unlock(&mirror->lock);
+		mutex_unlock(mirror->lock);
 	}
 	return true;
 
@@ -608,6 +643,7 @@ static const struct mmu_interval_notifier_ops uptr_mirror_notifier_ops = {
  * @start: first address, page aligned
  * @size: length in bytes, page aligned, not zero
  * @writable: the device may write the pages
+ * @lock: the notifier lock to share, or NULL for one of its own
  * @ops: callbacks into the device, or NULL for none
  * @totals: counters to add this mirror's events to, or NULL
  *
@@ -619,7 +655,7 @@ static const struct mmu_interval_notifier_ops uptr_mirror_notifier_ops = {
  */
 int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
 		     unsigned long start, unsigned long size, bool writable,
-		     const struct uptr_mirror_ops *ops,
+		     struct mutex *lock, const struct uptr_mirror_ops *ops,
 		     struct uptr_mirror_stats *totals)
 {
 	int ret;
@@ -629,7 +665,8 @@ int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
 	mirror->writable = writable;
 	mirror->ops = ops;
 	mirror->totals = totals;
-	mutex_init(&mirror->lock);
+	mutex_init(&mirror->own_lock);
+	mirror->lock = lock ?: &mirror->own_lock;
 	xa_init(&mirror->chunks);
 
 	/*
@@ -639,14 +676,14 @@ int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
 	 */
 	if (IS_ENABLED(CONFIG_LOCKDEP)) {
 		fs_reclaim_acquire(GFP_KERNEL);
-		might_lock(&mirror->lock);
+		might_lock(mirror->lock);
 		fs_reclaim_release(GFP_KERNEL);
 	}
 
 	ret = mmu_interval_notifier_insert(&mirror->notifier, mm, start, size,
 					   &uptr_mirror_notifier_ops);
 	if (ret) {
-		mutex_destroy(&mirror->lock);
+		mutex_destroy(&mirror->own_lock);
 		return ret;
 	}
 	return 0;
@@ -671,7 +708,7 @@ void uptr_mirror_fini(struct uptr_mirror *mirror)
 		kfree(chunk);
 	}
 	xa_destroy(&mirror->chunks);
-	mutex_destroy(&mirror->lock);
+	mutex_destroy(&mirror->own_lock);
 }
 
 /**

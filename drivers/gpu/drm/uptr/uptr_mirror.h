@@ -132,14 +132,19 @@ struct uptr_mirror {
 	/** @writable: the device may write; constant */
 	bool writable;
 	/**
-	 * @lock: the notifier lock. Taken by the invalidate callback (which
-	 * may run from direct reclaim, so no memory may be allocated with
-	 * it held) and by the commit path, which re-checks the notifier
-	 * sequence under it. Protects @chunks' contents, @nvalid and @dead.
+	 * @lock: the notifier lock, either @own_lock or one shared by all
+	 * mirrors of a device (so that a submission can check several
+	 * mirrors and publish its fences atomically). Taken by the
+	 * invalidate callback, which may run from direct reclaim, so no
+	 * memory may be allocated with it held, and by the commit path,
+	 * which re-checks the notifier sequence under it. Protects the
+	 * contents of @chunks, @nvalid, @dead and @waiting.
 	 * Lock order: dma_resv (drm_exec) -> @lock. Never held across
 	 * hmm_range_fault(), folio_lock() or a wait for the device.
 	 */
-	struct mutex lock;
+	struct mutex *lock;
+	/** @own_lock: the notifier lock when none is shared */
+	struct mutex own_lock;
 	/**
 	 * @chunks: &struct uptr_mirror_chunk by chunk index. Entries are
 	 * inserted without @lock (xarray's own lock) and only removed at
@@ -172,7 +177,7 @@ struct uptr_mirror {
 
 int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
 		     unsigned long start, unsigned long size, bool writable,
-		     const struct uptr_mirror_ops *ops,
+		     struct mutex *lock, const struct uptr_mirror_ops *ops,
 		     struct uptr_mirror_stats *totals);
 void uptr_mirror_fini(struct uptr_mirror *mirror);
 int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
@@ -180,6 +185,9 @@ int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
 bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
 				    unsigned long pgoff, unsigned long npages,
 				    unsigned long seq);
+void uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
+				  unsigned long pgoff, unsigned long npages,
+				  struct page **pages);
 struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
 				     unsigned long pgoff);
 int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
@@ -194,7 +202,7 @@ int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
  */
 static inline void uptr_mirror_lock(struct uptr_mirror *mirror)
 {
-	mutex_lock(&mirror->lock);
+	mutex_lock(mirror->lock);
 }
 
 /**
@@ -203,7 +211,7 @@ static inline void uptr_mirror_lock(struct uptr_mirror *mirror)
  */
 static inline void uptr_mirror_unlock(struct uptr_mirror *mirror)
 {
-	mutex_unlock(&mirror->lock);
+	mutex_unlock(mirror->lock);
 }
 
 /**

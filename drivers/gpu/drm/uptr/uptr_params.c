@@ -21,7 +21,8 @@
  * fails with -EINVAL, so new parameters can be appended safely.
  */
 
-#define UPTR_FEATURES	(DRM_UPTR_FEATURE_GET_PARAM | DRM_UPTR_FEATURE_USERPTR)
+#define UPTR_FEATURES	(DRM_UPTR_FEATURE_GET_PARAM | DRM_UPTR_FEATURE_USERPTR | \
+			 DRM_UPTR_FEATURE_ENGINE)
 
 /**
  * uptr_ioctl_get_param() - handler of %DRM_IOCTL_UPTR_GET_PARAM
@@ -52,6 +53,15 @@ int uptr_ioctl_get_param(struct drm_device *drm, void *data,
 		break;
 	case DRM_UPTR_PARAM_PAGE_SIZE:
 		args->value = PAGE_SIZE;
+		break;
+	case DRM_UPTR_PARAM_MAX_CMDS:
+		args->value = UPTR_SUBMIT_MAX_CMDS;
+		break;
+	case DRM_UPTR_PARAM_MAX_SYNCS:
+		args->value = UPTR_SUBMIT_MAX_SYNCS;
+		break;
+	case DRM_UPTR_PARAM_CMD_SIZE:
+		args->value = sizeof(struct drm_uptr_cmd);
 		break;
 	default:
 		drm_dbg_driver(drm, "get_param: unknown param %u\n",

@@ -173,7 +173,8 @@ struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
 	ret = uptr_mirror_init(&uobj->mirror, current->mm, start,
 			       args->user_size,
 			       !(args->flags & DRM_UPTR_CREATE_READ_ONLY),
-			       &uptr_userptr_mirror_ops, &udev->stats);
+			       &udev->notifier_lock, &uptr_userptr_mirror_ops,
+			       &udev->stats);
 	if (ret)
 		goto err_release_gem;
 

@@ -131,7 +131,7 @@ struct uptr_mirror *uptr_test_mirror(struct kunit *test, unsigned long addr,
 	KUNIT_ASSERT_NOT_NULL(test, mirror);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, current->mm, addr,
 					       npages << PAGE_SHIFT, writable,
-					       NULL, NULL), 0);
+					       NULL, NULL, NULL), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
 							uptr_test_mirror_fini,
 							mirror), 0);

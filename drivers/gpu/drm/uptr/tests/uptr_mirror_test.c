@@ -340,7 +340,7 @@ static void uptr_mirror_test_mm_gone(struct kunit *test)
 	mirror = kunit_kzalloc(test, sizeof(*mirror), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mirror);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, mm, addr, 8 << PAGE_SHIFT,
-					       true, NULL, NULL), 0);
+					       true, NULL, NULL, NULL), 0);
 	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 0, 8, NULL), 0);
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 8);
 
@@ -434,7 +434,7 @@ static void uptr_mirror_test_nonblockable(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, mirror);
 	mirror->test_priv = &ctx;
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, current->mm, addr,
-					       8 << PAGE_SHIFT, true,
+					       8 << PAGE_SHIFT, true, NULL,
 					       &uptr_test_ops, NULL), 0);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 4, NULL), 0);
 

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The uptr authors
+ */
+
+#include <linux/dma-fence.h>
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/wait_bit.h>
+
+#include <drm/drm_gem.h>
+#include <drm/drm_print.h>
+#include <drm/uptr_drm.h>
+
+#include "uptr_drv.h"
+#include "uptr_engine.h"
+
+/**
+ * DOC: copy engine
+ *
+ * The device has one ring: a &struct drm_gpu_scheduler whose run_job hands
+ * each job to the engine, an ordered %WQ_MEM_RECLAIM workqueue that
+ * executes the jobs one after the other, in the order the scheduler ran
+ * them, and signals a hardware fence for each. Each DRM file has its own
+ * scheduler entity.
+ *
+ * The engine touches memory only through the pages resolved at submission
+ * (&uptr_job_range.pages) with kmap_local_page(), inside
+ * dma_fence_begin_signalling()/dma_fence_end_signalling(): it allocates
+ * nothing and takes no mmap_lock, dma_resv or notifier lock, so that an
+ * invalidation, which may run in reclaim and waits for these fences, can
+ * always make progress.
+ *
+ * A job is completed by exactly one party, the one that sets
+ * %UPTR_JOB_CLAIMED under &uptr_engine.lock: the engine (before it touches
+ * any page), the scheduler's timeout (the job then never touches a page
+ * and its fence carries -ETIMEDOUT) or unplug (-ENODEV). A job that is
+ * already executing when its timeout fires is left to finish.
+ *
+ * Fault injection for tests, in the device's debugfs directory:
+ * ``uptr_hang_next`` (write N: the next N jobs hang until their timeout)
+ * and ``uptr_delay_ms`` (sleep this long before executing each job).
+ * The timeout is the ``job_timeout_ms`` module parameter.
+ */
+
+static unsigned int uptr_job_timeout_ms = 2000;
+module_param_named(job_timeout_ms, uptr_job_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(job_timeout_ms, "Copy engine job timeout, in ms (default 2000)");
+
+static struct uptr_job *to_uptr_job(struct drm_sched_job *sched_job)
+{
+	return container_of(sched_job, struct uptr_job, base);
+}
+
+static const char *uptr_hw_fence_driver_name(struct dma_fence *fence)
+{
+	return "uptr";
+}
+
+static const char *uptr_hw_fence_timeline_name(struct dma_fence *fence)
+{
+	return "uptr-engine";
+}
+
+static const struct dma_fence_ops uptr_hw_fence_ops = {
+	.get_driver_name = uptr_hw_fence_driver_name,
+	.get_timeline_name = uptr_hw_fence_timeline_name,
+};
+
+/**
+ * uptr_job_alloc() - allocate a job and its arrays
+ * @udev: the device
+ * @ncmds: number of commands
+ * @nobjs: largest number of distinct objects
+ *
+ * Context: Process context; may sleep.
+ * Return: the job, or NULL when out of memory.
+ */
+struct uptr_job *uptr_job_alloc(struct uptr_device *udev, u32 ncmds,
+				u32 nobjs)
+{
+	struct uptr_job *job;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
+	if (!job)
+		return NULL;
+	job->udev = udev;
+	INIT_LIST_HEAD(&job->link);
+	job->cmds = kvcalloc(ncmds, sizeof(*job->cmds), GFP_KERNEL_ACCOUNT);
+	job->objs = kvcalloc(nobjs, sizeof(*job->objs), GFP_KERNEL_ACCOUNT);
+	job->obj_write = kvcalloc(nobjs, sizeof(*job->obj_write),
+				  GFP_KERNEL_ACCOUNT);
+	job->hw_fence = kzalloc(sizeof(*job->hw_fence), GFP_KERNEL_ACCOUNT);
+	atomic_inc(&udev->engine.jobs_alive);
+	if (!job->cmds || !job->objs || !job->obj_write || !job->hw_fence) {
+		uptr_job_free(job);
+		return NULL;
+	}
+	return job;
+}
+
+/**
+ * uptr_job_free() - release a job's references and memory
+ * @job: the job; its scheduler job must be cleaned up already
+ *
+ * Context: Any context that may sleep.
+ */
+void uptr_job_free(struct uptr_job *job)
+{
+	struct uptr_engine *engine = &job->udev->engine;
+	u32 i;
+
+	for (i = 0; i < job->nobjs; i++)
+		drm_gem_object_put(job->objs[i]);
+	if (test_bit(UPTR_JOB_HW_FENCE, &job->flags))
+		dma_fence_put(job->hw_fence);
+	else
+		kfree(job->hw_fence);
+	kvfree(job->page_store);
+	kvfree(job->obj_write);
+	kvfree(job->objs);
+	kvfree(job->cmds);
+	kfree(job);
+
+	if (atomic_dec_and_test(&engine->jobs_alive))
+		wake_up_var(&engine->jobs_alive);
+}
+
+static void uptr_range_pos(const struct uptr_job_range *range, u64 pos,
+			   struct page **page, size_t *off)
+{
+	u64 byte = range->offset + pos;
+
+	*page = range->pages[(byte >> PAGE_SHIFT) - range->pgoff];
+	*off = offset_in_page(byte);
+}
+
+static void uptr_exec_copy(struct uptr_job_cmd *cmd)
+{
+	u64 pos = 0, len = cmd->src.length;
+
+	while (pos < len) {
+		struct page *sp, *dp;
+		size_t soff, doff, n;
+		void *s, *d;
+
+		uptr_range_pos(&cmd->src, pos, &sp, &soff);
+		uptr_range_pos(&cmd->dst, pos, &dp, &doff);
+		n = min3(len - pos, (u64)(PAGE_SIZE - soff),
+			 (u64)(PAGE_SIZE - doff));
+		s = kmap_local_page(sp);
+		d = kmap_local_page(dp);
+		memcpy(d + doff, s + soff, n);
+		kunmap_local(d);
+		kunmap_local(s);
+		flush_dcache_page(dp);
+		pos += n;
+	}
+}
+
+static void uptr_exec_fill(struct uptr_job_cmd *cmd)
+{
+	u64 pos = 0, len = cmd->dst.length;
+
+	while (pos < len) {
+		struct page *dp;
+		size_t doff, n, i;
+		u32 *d;
+
+		uptr_range_pos(&cmd->dst, pos, &dp, &doff);
+		n = min_t(u64, len - pos, PAGE_SIZE - doff);
+		d = kmap_local_page(dp) + doff;
+		for (i = 0; i < n / sizeof(u32); i++)
+			d[i] = cmd->pattern;
+		kunmap_local(d);
+		flush_dcache_page(dp);
+		pos += n;
+	}
+}
+
+static void uptr_exec_checksum(struct uptr_job_cmd *cmd)
+{
+	u64 pos = 0, len = cmd->src.length, sum = 0;
+	u8 *bytes = (u8 *)&sum;
+
+	while (pos < len) {
+		struct page *sp;
+		size_t soff, n, i;
+		const u32 *s;
+
+		uptr_range_pos(&cmd->src, pos, &sp, &soff);
+		n = min_t(u64, len - pos, PAGE_SIZE - soff);
+		s = kmap_local_page(sp) + soff;
+		for (i = 0; i < n / sizeof(u32); i++)
+			sum += s[i];
+		kunmap_local(s);
+		pos += n;
+	}
+
+	/* The 8-byte result may straddle two pages of the destination. */
+	for (pos = 0; pos < sizeof(sum); ) {
+		struct page *dp;
+		size_t doff, n;
+		u8 *d;
+
+		uptr_range_pos(&cmd->dst, pos, &dp, &doff);
+		n = min_t(u64, sizeof(sum) - pos, PAGE_SIZE - doff);
+		d = kmap_local_page(dp);
+		memcpy(d + doff, bytes + pos, n);
+		kunmap_local(d);
+		flush_dcache_page(dp);
+		pos += n;
+	}
+}
+
+/**
+ * uptr_job_execute() - perform a job's commands
+ * @job: the job, with every range's pages resolved
+ *
+ * Context: The engine worker, in a fence signalling critical section; also
+ * KUnit. Takes no lock and allocates nothing.
+ */
+void uptr_job_execute(struct uptr_job *job)
+{
+	u32 i;
+
+	for (i = 0; i < job->ncmds; i++) {
+		struct uptr_job_cmd *cmd = &job->cmds[i];
+
+		switch (cmd->op) {
+		case DRM_UPTR_OP_COPY:
+			uptr_exec_copy(cmd);
+			break;
+		case DRM_UPTR_OP_FILL:
+			uptr_exec_fill(cmd);
+			break;
+		case DRM_UPTR_OP_CHECKSUM:
+			uptr_exec_checksum(cmd);
+			break;
+		}
+	}
+}
+
+/* Complete a job that did not run, with @error; the caller claimed it. */
+static void uptr_job_abort(struct uptr_job *job, int error)
+{
+	dma_fence_set_error(job->hw_fence, error);
+	dma_fence_signal(job->hw_fence);
+}
+
+/*
+ * Take the next job. The engine claims it here, under the lock, unless
+ * the job is to hang: then it becomes &uptr_engine.hung_job, unclaimed,
+ * and *@hung receives a reference on its fence.
+ */
+static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
+					 struct dma_fence **hung)
+{
+	struct uptr_job *job;
+
+	spin_lock(&engine->lock);
+	job = list_first_entry_or_null(&engine->queue, struct uptr_job, link);
+	if (job) {
+		list_del_init(&job->link);
+		if (atomic_add_unless(&engine->hang_next, -1, 0)) {
+			engine->hung_job = job;
+			*hung = dma_fence_get(job->hw_fence);
+		} else {
+			set_bit(UPTR_JOB_CLAIMED, &job->flags);
+		}
+	}
+	spin_unlock(&engine->lock);
+	return job;
+}
+
+static void uptr_engine_work(struct work_struct *work)
+{
+	struct uptr_engine *engine = container_of(work, struct uptr_engine,
+						  work);
+	struct uptr_job *job;
+
+	for (;;) {
+		struct dma_fence *hung = NULL;
+		bool cookie;
+		u32 delay;
+
+		job = uptr_engine_take(engine, &hung);
+		if (!job)
+			break;
+		if (hung) {
+			/* Pretend to hang: the timeout or unplug ends it. */
+			dma_fence_wait(hung, false);
+			dma_fence_put(hung);
+			continue;
+		}
+
+		cookie = dma_fence_begin_signalling();
+		delay = READ_ONCE(engine->delay_ms);
+		if (delay)
+			msleep(delay);
+		uptr_job_execute(job);
+		atomic64_inc(&engine->jobs_done);
+		/* The job may be freed as soon as its fence signals. */
+		dma_fence_signal(job->hw_fence);
+		dma_fence_end_signalling(cookie);
+	}
+}
+
+static struct dma_fence *uptr_sched_run_job(struct drm_sched_job *sched_job)
+{
+	struct uptr_job *job = to_uptr_job(sched_job);
+	struct uptr_engine *engine = &job->udev->engine;
+	struct dma_fence *fence;
+	bool unplugged;
+
+	/* Cancelled (file closed, process killed): it never runs. */
+	if (unlikely(sched_job->s_fence->finished.error))
+		return NULL;
+
+	dma_fence_init(job->hw_fence, &uptr_hw_fence_ops, &engine->fence_lock,
+		       engine->fence_context, ++engine->seqno);
+	set_bit(UPTR_JOB_HW_FENCE, &job->flags);
+	fence = dma_fence_get(job->hw_fence);
+
+	spin_lock(&engine->lock);
+	unplugged = engine->unplugged;
+	if (unplugged)
+		set_bit(UPTR_JOB_CLAIMED, &job->flags);
+	else
+		list_add_tail(&job->link, &engine->queue);
+	spin_unlock(&engine->lock);
+
+	if (unplugged)
+		uptr_job_abort(job, -ENODEV);
+	else
+		queue_work(engine->wq, &engine->work);
+	return fence;
+}
+
+static enum drm_gpu_sched_stat
+uptr_sched_timedout_job(struct drm_sched_job *sched_job)
+{
+	struct uptr_job *job = to_uptr_job(sched_job);
+	struct uptr_engine *engine = &job->udev->engine;
+	struct drm_gpu_scheduler *sched = sched_job->sched;
+	bool claimed = false;
+
+	spin_lock(&engine->lock);
+	if (test_bit(UPTR_JOB_HW_FENCE, &job->flags)) {
+		list_del_init(&job->link);
+		if (engine->hung_job == job)
+			engine->hung_job = NULL;
+		claimed = !test_and_set_bit(UPTR_JOB_CLAIMED, &job->flags);
+	}
+	spin_unlock(&engine->lock);
+
+	/*
+	 * drm_sched_job_timedout() took the job off the pending list; put
+	 * it back, so that the scheduler frees it once its fence signals.
+	 */
+	spin_lock(&sched->job_list_lock);
+	list_add(&sched_job->list, &sched->pending_list);
+	spin_unlock(&sched->job_list_lock);
+
+	if (claimed) {
+		drm_info(&job->udev->drm, "job timed out, fence %llu\n",
+			 job->hw_fence->seqno);
+		atomic64_inc(&engine->jobs_timedout);
+		uptr_job_abort(job, -ETIMEDOUT);
+	}
+	return DRM_GPU_SCHED_STAT_NOMINAL;
+}
+
+static void uptr_sched_free_job(struct drm_sched_job *sched_job)
+{
+	struct uptr_job *job = to_uptr_job(sched_job);
+
+	drm_sched_job_cleanup(sched_job);
+	uptr_job_free(job);
+}
+
+static const struct drm_sched_backend_ops uptr_sched_ops = {
+	.run_job = uptr_sched_run_job,
+	.timedout_job = uptr_sched_timedout_job,
+	.free_job = uptr_sched_free_job,
+};
+
+/**
+ * uptr_engine_init() - start the copy engine and its scheduler
+ * @udev: the device
+ *
+ * Context: Process context.
+ * Return: 0 or a negative errno.
+ */
+int uptr_engine_init(struct uptr_device *udev)
+{
+	struct uptr_engine *engine = &udev->engine;
+	const struct drm_sched_init_args args = {
+		.ops = &uptr_sched_ops,
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+		.credit_limit = 64,
+		.timeout = msecs_to_jiffies(uptr_job_timeout_ms),
+		.name = "uptr",
+		.dev = udev->drm.dev,
+	};
+	int ret;
+
+	spin_lock_init(&engine->lock);
+	spin_lock_init(&engine->fence_lock);
+	INIT_LIST_HEAD(&engine->queue);
+	INIT_WORK(&engine->work, uptr_engine_work);
+	engine->fence_context = dma_fence_context_alloc(1);
+
+	engine->wq = alloc_ordered_workqueue("uptr-engine", WQ_MEM_RECLAIM);
+	if (!engine->wq)
+		return -ENOMEM;
+
+	ret = drm_sched_init(&engine->sched, &args);
+	if (ret) {
+		destroy_workqueue(engine->wq);
+		return ret;
+	}
+	return 0;
+}
+
+/**
+ * uptr_engine_fini() - abort what is left and stop the engine
+ * @udev: the device, already unplugged
+ *
+ * Jobs still waiting in the engine, and a hung job, complete with -ENODEV
+ * without touching memory; the function returns once every job has been
+ * freed, so no job or fence is left behind.
+ *
+ * Context: Process context; may sleep.
+ */
+void uptr_engine_fini(struct uptr_device *udev)
+{
+	struct uptr_engine *engine = &udev->engine;
+	struct uptr_job *job, *tmp;
+	LIST_HEAD(aborted);
+
+	spin_lock(&engine->lock);
+	engine->unplugged = true;
+	list_splice_init(&engine->queue, &aborted);
+	if (engine->hung_job) {
+		list_add_tail(&engine->hung_job->link, &aborted);
+		engine->hung_job = NULL;
+	}
+	list_for_each_entry_safe(job, tmp, &aborted, link)
+		if (test_and_set_bit(UPTR_JOB_CLAIMED, &job->flags))
+			list_del_init(&job->link);
+	spin_unlock(&engine->lock);
+
+	list_for_each_entry_safe(job, tmp, &aborted, link) {
+		list_del_init(&job->link);
+		atomic64_inc(&engine->jobs_aborted);
+		uptr_job_abort(job, -ENODEV);
+	}
+
+	flush_workqueue(engine->wq);
+	wait_var_event(&engine->jobs_alive, !atomic_read(&engine->jobs_alive));
+	drm_sched_fini(&engine->sched);
+	destroy_workqueue(engine->wq);
+}
