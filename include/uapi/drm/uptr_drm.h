@@ -138,8 +138,8 @@ struct drm_uptr_get_param {
  *
  * The object belongs to the address space (mm) of the process that created
  * it: using it for device access from another mm (after fork, or through a
- * DRM fd passed to another process) fails with -EPERM. Once that mm has
- * exited, device access fails with -EFAULT.
+ * DRM fd passed to another process, also after the creator exited) fails
+ * with -EPERM.
  *
  * Userptr objects have no CPU mapping of their own (the user already has
  * one) and cannot be shared: requesting an mmap offset fails with -EINVAL
@@ -159,22 +159,35 @@ struct drm_uptr_get_param {
  *   without write permission (the same errno a later device use gets);
  * - -EAGAIN: %DRM_UPTR_CREATE_POPULATE kept racing with invalidations of
  *   the range; restart the ioctl;
- * - -ENOMEM: out of memory.
+ * - -ENOMEM: out of memory; -ENOSPC: no GEM handle left.
+ *
+ * Like every DRM ioctl it may also fail with -EFAULT (argument not
+ * readable) or -ENODEV (device unplugged).
  */
 
-/** DRM_UPTR_CREATE_READ_ONLY - the device may only read the object */
+/**
+ * define DRM_UPTR_CREATE_READ_ONLY - the device may only read the object
+ *
+ * Works on read-only mappings (PROT_READ, read-only file mappings). A
+ * command that writes such an object fails with -EACCES.
+ */
 #define DRM_UPTR_CREATE_READ_ONLY	(1 << 0)
 /**
- * DRM_UPTR_CREATE_PROBE - at create time, check that the whole range is
- * mapped by ordinary memory with struct pages; fail with -EFAULT otherwise
+ * define DRM_UPTR_CREATE_PROBE - check the range's mappings at create time
+ *
+ * Fails with -EFAULT unless the whole range is mapped by ordinary memory
+ * with struct pages (no hole, no VM_PFNMAP, VM_MIXEDMAP or VM_IO).
  */
 #define DRM_UPTR_CREATE_PROBE		(1 << 1)
 /**
- * DRM_UPTR_CREATE_POPULATE - fault the whole range in at create time; fail
- * as a later device use would
+ * define DRM_UPTR_CREATE_POPULATE - fault the whole range in at create time
+ *
+ * Fails as a later device use would (-EFAULT, -EPERM, -EAGAIN).
  */
 #define DRM_UPTR_CREATE_POPULATE	(1 << 2)
-/** DRM_UPTR_CREATE_FLAGS - every flag %DRM_IOCTL_UPTR_CREATE knows */
+/**
+ * define DRM_UPTR_CREATE_FLAGS - every flag %DRM_IOCTL_UPTR_CREATE knows
+ */
 #define DRM_UPTR_CREATE_FLAGS		(DRM_UPTR_CREATE_READ_ONLY | \
 					 DRM_UPTR_CREATE_PROBE | \
 					 DRM_UPTR_CREATE_POPULATE)
@@ -231,7 +244,7 @@ struct drm_uptr_create {
  *   %DRM_UPTR_CREATE_READ_ONLY;
  * - -EPERM: a userptr object of another process' address space;
  * - -EFAULT: an unreadable argument array, or a userptr range that is not
- *   (or no longer) backed by ordinary memory, or whose mm has exited;
+ *   (or no longer) backed by ordinary memory;
  * - -EAGAIN: the userptr ranges kept being invalidated while the job was
  *   being committed; restart the ioctl;
  * - -ENODEV: the device was unplugged;
@@ -380,7 +393,7 @@ struct drm_uptr_bo_mmap_offset {
  * define DRM_IOCTL_UPTR_BO_CREATE - create a device buffer
  *
  * Fails with -EINVAL for a zero size or non-zero flags, -E2BIG above
- * %DRM_UPTR_PARAM_MAX_OBJECT_SIZE, -ENOMEM.
+ * 1 GiB (device buffers are pinned), -ENOMEM.
  */
 #define DRM_IOCTL_UPTR_BO_CREATE	DRM_IOCTL_UPTR(WR, BO_CREATE, bo_create)
 /**

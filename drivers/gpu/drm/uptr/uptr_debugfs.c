@@ -25,8 +25,9 @@
  *	mmu_notifier_event (``event_unmap``, ``event_clear``, ...).
  *
  * ``uptr_objects``
- *	one line per userptr object: its user range, flags, valid pages and
- *	its own counters in the same ``name=value`` form.
+ *	one line per userptr object: its user range, flags, valid pages,
+ *	whether its mm has exited (``dead``) and its own counters in the same
+ *	``name=value`` form.
  *
  * ``uptr_engine``
  *	copy engine and submission counters: ``jobs_submitted``,

@@ -30,9 +30,11 @@
  * pinning it, and to prove that the device always sees the pages that back
  * the user's range.
  *
- * The device is registered with %DRIVER_GEM, %DRIVER_RENDER and
- * %DRIVER_SYNCOBJ; it exposes a render node that any user may open, and
- * the driver-specific ioctls in include/uapi/drm/uptr_drm.h.
+ * The device is registered with %DRIVER_GEM, %DRIVER_RENDER,
+ * %DRIVER_SYNCOBJ and %DRIVER_SYNCOBJ_TIMELINE and no modesetting: besides
+ * the primary node the DRM core always creates, it exposes a render node
+ * that any user may open, and the driver-specific ioctls in
+ * include/uapi/drm/uptr_drm.h, all allowed on the render node.
  */
 
 static const struct drm_ioctl_desc uptr_ioctls[] = {

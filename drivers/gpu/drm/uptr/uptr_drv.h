@@ -90,6 +90,8 @@ extern const struct drm_driver uptr_drm_driver;
 int uptr_device_init(struct uptr_device *udev);
 void uptr_debugfs_init(struct uptr_device *udev);
 
+struct drm_uptr_submit;
+int uptr_submit_check_args(const struct drm_uptr_submit *args);
 int uptr_ioctl_submit(struct drm_device *drm, void *data,
 		      struct drm_file *file);
 int uptr_ioctl_get_param(struct drm_device *drm, void *data,

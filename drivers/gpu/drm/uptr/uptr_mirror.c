@@ -341,8 +341,9 @@ retry:
  * @mirror: the mirror
  * @pgoff: first page, relative to the start of the range
  * @npages: number of pages
- * @seq: if not NULL, receives a notifier sequence at which all the pages
- *	were valid, for uptr_mirror_range_valid_locked()
+ * @seq: if not NULL, receives the sequence to pass to
+ *	uptr_mirror_range_valid_locked() for this range: if the notifier
+ *	has not moved past it, every page of the range is still valid
  *
  * Faults in and commits only the pages of [@pgoff, @pgoff + @npages) that
  * are not valid yet. For a writable mirror their folios are marked dirty.

@@ -78,13 +78,15 @@ struct uptr_mirror_stats {
 struct uptr_mirror_ops {
 	/**
 	 * @device_idle: make sure the device no longer accesses pages of
-	 * the mirror. Called from the invalidate callback without the
-	 * notifier lock, after the invalidated pages were dropped.
+	 * the mirror.
 	 *
-	 * With @wait true it waits, uninterruptibly, for in-flight device
-	 * access; with @wait false (non-blockable invalidation) it must not
-	 * sleep and only reports. It takes no lock that the fault-in or
-	 * commit paths hold and allocates no memory.
+	 * With @wait true (blockable invalidation) it is called without the
+	 * notifier lock, after the invalidated pages were dropped, and waits
+	 * uninterruptibly for in-flight device access. With @wait false
+	 * (non-blockable invalidation) it is called with the notifier lock
+	 * held, before anything is dropped, must not sleep and only reports.
+	 * Either way it takes no lock that the fault-in or commit paths hold
+	 * and allocates no memory.
 	 *
 	 * Return: true when the device does not access the mirror's pages.
 	 */

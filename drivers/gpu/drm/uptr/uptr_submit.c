@@ -257,17 +257,25 @@ static int uptr_submit_parse(struct uptr_submit *s,
 	return 0;
 }
 
+/* Range @i of a job: the source (even) or destination (odd) of a command. */
+static struct uptr_job_range *uptr_job_range(struct uptr_job *job, u32 i)
+{
+	struct uptr_job_cmd *cmd = &job->cmds[i / 2];
+
+	return i % 2 ? &cmd->dst : &cmd->src;
+}
+
 /* Allocate the page arrays of the userptr ranges, before any lock. */
 static int uptr_submit_alloc_pages(struct uptr_job *job)
 {
+	struct uptr_job_range *range;
 	size_t total = 0, pos = 0;
 	u32 i;
 
-	for (i = 0; i < job->ncmds; i++) {
-		if (job->cmds[i].src.uobj)
-			total += job->cmds[i].src.npages;
-		if (job->cmds[i].dst.uobj)
-			total += job->cmds[i].dst.npages;
+	for (i = 0; i < 2 * job->ncmds; i++) {
+		range = uptr_job_range(job, i);
+		if (range->uobj)
+			total += range->npages;
 	}
 	if (!total)
 		return 0;
@@ -275,16 +283,11 @@ static int uptr_submit_alloc_pages(struct uptr_job *job)
 					 GFP_KERNEL_ACCOUNT);
 	if (!job->page_store)
 		return -ENOMEM;
-	for (i = 0; i < job->ncmds; i++) {
-		struct uptr_job_cmd *cmd = &job->cmds[i];
-
-		if (cmd->src.uobj) {
-			cmd->src.pages = job->page_store + pos;
-			pos += cmd->src.npages;
-		}
-		if (cmd->dst.uobj) {
-			cmd->dst.pages = job->page_store + pos;
-			pos += cmd->dst.npages;
+	for (i = 0; i < 2 * job->ncmds; i++) {
+		range = uptr_job_range(job, i);
+		if (range->uobj) {
+			range->pages = job->page_store + pos;
+			pos += range->npages;
 		}
 	}
 	return 0;
@@ -334,23 +337,15 @@ static int uptr_submit_populate(struct uptr_job *job)
 	u32 i;
 	int ret;
 
-	for (i = 0; i < job->ncmds; i++) {
-		struct uptr_job_range *ranges[] = {
-			&job->cmds[i].src, &job->cmds[i].dst,
-		};
-		int r;
+	for (i = 0; i < 2 * job->ncmds; i++) {
+		struct uptr_job_range *range = uptr_job_range(job, i);
 
-		for (r = 0; r < ARRAY_SIZE(ranges); r++) {
-			struct uptr_job_range *range = ranges[r];
-
-			if (!range->uobj)
-				continue;
-			ret = uptr_userptr_populate(range->uobj, range->pgoff,
-						    range->npages,
-						    &range->seq);
-			if (ret)
-				return ret;
-		}
+		if (!range->uobj)
+			continue;
+		ret = uptr_userptr_populate(range->uobj, range->pgoff,
+					    range->npages, &range->seq);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -358,40 +353,23 @@ static int uptr_submit_populate(struct uptr_job *job)
 /* Under the notifier lock: are the ranges valid? Then resolve pages. */
 static bool uptr_submit_commit_locked(struct uptr_job *job)
 {
+	struct uptr_job_range *range;
 	u32 i;
-	int r;
 
-	for (i = 0; i < job->ncmds; i++) {
-		struct uptr_job_range *ranges[] = {
-			&job->cmds[i].src, &job->cmds[i].dst,
-		};
-
-		for (r = 0; r < ARRAY_SIZE(ranges); r++) {
-			struct uptr_job_range *range = ranges[r];
-
-			if (range->uobj &&
-			    !uptr_mirror_range_valid_locked(&range->uobj->mirror,
-							    range->pgoff,
-							    range->npages,
-							    range->seq))
-				return false;
-		}
+	for (i = 0; i < 2 * job->ncmds; i++) {
+		range = uptr_job_range(job, i);
+		if (range->uobj &&
+		    !uptr_mirror_range_valid_locked(&range->uobj->mirror,
+						    range->pgoff, range->npages,
+						    range->seq))
+			return false;
 	}
-
-	for (i = 0; i < job->ncmds; i++) {
-		struct uptr_job_range *ranges[] = {
-			&job->cmds[i].src, &job->cmds[i].dst,
-		};
-
-		for (r = 0; r < ARRAY_SIZE(ranges); r++) {
-			struct uptr_job_range *range = ranges[r];
-
-			if (range->uobj)
-				uptr_mirror_get_pages_locked(&range->uobj->mirror,
-							     range->pgoff,
-							     range->npages,
-							     range->pages);
-		}
+	for (i = 0; i < 2 * job->ncmds; i++) {
+		range = uptr_job_range(job, i);
+		if (range->uobj)
+			uptr_mirror_get_pages_locked(&range->uobj->mirror,
+						     range->pgoff, range->npages,
+						     range->pages);
 	}
 	return true;
 }
@@ -468,7 +446,16 @@ static void uptr_submit_cleanup(struct uptr_submit *s)
 	}
 }
 
-static int uptr_submit_check_args(const struct drm_uptr_submit *args)
+/**
+ * uptr_submit_check_args() - check the fixed arguments of a submission
+ * @args: &struct drm_uptr_submit as copied in
+ *
+ * Context: Any.
+ * Return: 0, or -EINVAL for non-zero flags, a command count of zero or
+ * above %UPTR_SUBMIT_MAX_CMDS, a stride below the first version of
+ * &struct drm_uptr_cmd or above a page, or too many in-syncobjs.
+ */
+int uptr_submit_check_args(const struct drm_uptr_submit *args)
 {
 	if (args->flags)
 		return -EINVAL;

@@ -12,11 +12,39 @@
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
+#include <drm/drm_kunit_helpers.h>
+
+#include "../uptr_drv.h"
 #include "../uptr_mirror.h"
 #include "uptr_kunit.h"
 
 /* mm_alloc() and arch_pick_mmap_layout() are exported for KUnit only. */
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+
+/**
+ * uptr_test_device() - a uptr device managed by KUnit
+ * @test: the test
+ *
+ * The device has the driver's state initialized, but no engine and no
+ * registered minor.
+ *
+ * Return: the device; the test fails if it cannot be made.
+ */
+struct uptr_device *uptr_test_device(struct kunit *test)
+{
+	struct uptr_device *udev;
+	struct device *dev;
+
+	dev = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	udev = drm_kunit_helper_alloc_drm_device_with_driver(test, dev,
+							     struct uptr_device,
+							     drm,
+							     &uptr_drm_driver);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, udev);
+	KUNIT_ASSERT_EQ(test, uptr_device_init(udev), 0);
+	return udev;
+}
 
 /**
  * uptr_test_mm_alloc() - a new, empty user address space

@@ -11,7 +11,10 @@
 #include <kunit/test.h>
 
 struct mm_struct;
+struct uptr_device;
 struct uptr_mirror;
+
+struct uptr_device *uptr_test_device(struct kunit *test);
 
 struct mm_struct *uptr_test_mm_alloc(struct kunit *test);
 void uptr_test_switch_mm(struct mm_struct *from, struct mm_struct *to);

@@ -6,10 +6,10 @@
 #include <kunit/test.h>
 
 #include <drm/drm_drv.h>
-#include <drm/drm_kunit_helpers.h>
 #include <drm/uptr_drm.h>
 
 #include "../uptr_drv.h"
+#include "uptr_kunit.h"
 
 /**
  * DOC: KUnit tests for device parameters
@@ -20,19 +20,7 @@
 
 static struct drm_device *uptr_test_drm(struct kunit *test)
 {
-	struct uptr_device *udev;
-	struct device *dev;
-
-	dev = drm_kunit_helper_alloc_device(test);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
-
-	udev = drm_kunit_helper_alloc_drm_device_with_driver(test, dev,
-							     struct uptr_device,
-							     drm,
-							     &uptr_drm_driver);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, udev);
-
-	return &udev->drm;
+	return &uptr_test_device(test)->drm;
 }
 
 struct uptr_param_case {

@@ -9,7 +9,6 @@
 #include <linux/sched/mm.h>
 
 #include <drm/drm_gem.h>
-#include <drm/drm_kunit_helpers.h>
 #include <drm/uptr_drm.h>
 
 #include "../uptr_drv.h"
@@ -72,22 +71,6 @@ static void uptr_userptr_test_check_args(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_userptr_check_args(&args, &start), c->ret);
 	if (!c->ret)
 		KUNIT_EXPECT_EQ(test, start, (unsigned long)c->ptr);
-}
-
-static struct uptr_device *uptr_test_device(struct kunit *test)
-{
-	struct uptr_device *udev;
-	struct device *dev;
-
-	dev = drm_kunit_helper_alloc_device(test);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
-	udev = drm_kunit_helper_alloc_drm_device_with_driver(test, dev,
-							     struct uptr_device,
-							     drm,
-							     &uptr_drm_driver);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, udev);
-	KUNIT_ASSERT_EQ(test, uptr_device_init(udev), 0);
-	return udev;
 }
 
 static struct uptr_userptr *uptr_test_create(struct uptr_device *udev,

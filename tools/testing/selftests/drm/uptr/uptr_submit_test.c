@@ -14,153 +14,14 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <linux/sync_file.h>
 
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
+#include "uptr_job.h"
 
 #define NPAGES		16
-#define PAGE		4096UL
-#define SIZE		(NPAGES * PAGE)
-#define WAIT_NS		(10LL * 1000 * 1000 * 1000)
-
-static int bo_create(int fd, __u64 size, __u32 *handle, void **map)
-{
-	struct drm_uptr_bo_create c = { .size = size };
-	struct drm_uptr_bo_mmap_offset o = {};
-	int ret;
-
-	ret = uptr_ioctl(fd, DRM_IOCTL_UPTR_BO_CREATE, &c);
-	if (ret)
-		return ret;
-	*handle = c.handle;
-	if (!map)
-		return 0;
-	o.handle = c.handle;
-	ret = uptr_ioctl(fd, DRM_IOCTL_UPTR_BO_MMAP_OFFSET, &o);
-	if (ret)
-		return ret;
-	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, o.offset);
-	return *map == MAP_FAILED ? -errno : 0;
-}
-
-static int syncobj_create(int fd, __u32 *handle)
-{
-	struct drm_syncobj_create c = {};
-	int ret = uptr_ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &c);
-
-	*handle = c.handle;
-	return ret;
-}
-
-/* Wait for a binary syncobj (point 0) or a timeline point. */
-static int syncobj_wait(int fd, __u32 handle, __u64 point)
-{
-	struct drm_syncobj_timeline_wait w = {
-		.handles = (__u64)(uintptr_t)&handle,
-		.points = (__u64)(uintptr_t)&point,
-		.count_handles = 1,
-		.timeout_nsec = INT64_MAX,
-	};
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	w.timeout_nsec = ts.tv_sec * 1000000000LL + ts.tv_nsec + WAIT_NS;
-	return uptr_ioctl_once(fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &w);
-}
-
-/* Status of the syncobj's fence: 1 signalled, 0 pending, <0 its error. */
-static int syncobj_status(int fd, __u32 handle)
-{
-	struct drm_syncobj_handle h = {
-		.handle = handle,
-		.flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
-	};
-	struct sync_file_info info = {};
-	int ret;
-
-	ret = uptr_ioctl(fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &h);
-	if (ret)
-		return ret;
-	ret = ioctl(h.fd, SYNC_IOC_FILE_INFO, &info);
-	close(h.fd);
-	return ret ? -errno : info.status;
-}
-
-struct job {
-	struct drm_uptr_cmd cmds[8];
-	unsigned int n;
-	struct drm_uptr_sync in[4];
-	unsigned int nin;
-	struct drm_uptr_sync out;
-};
-
-static void job_cmd(struct job *j, __u32 op, __u32 src, __u64 soff, __u32 dst,
-		    __u64 doff, __u64 len, __u32 pattern)
-{
-	j->cmds[j->n++] = (struct drm_uptr_cmd) {
-		.op = op, .src_handle = src, .src_offset = soff,
-		.dst_handle = dst, .dst_offset = doff, .length = len,
-		.pattern = pattern,
-	};
-}
-
-static int job_submit(int fd, struct job *j)
-{
-	struct drm_uptr_submit s = {
-		.cmds = (__u64)(uintptr_t)j->cmds,
-		.cmd_count = j->n,
-		.cmd_stride = sizeof(struct drm_uptr_cmd),
-		.in_syncs = (__u64)(uintptr_t)j->in,
-		.in_sync_count = j->nin,
-		.out_sync = j->out,
-	};
-
-	return uptr_ioctl(fd, DRM_IOCTL_UPTR_SUBMIT, &s);
-}
-
-/* Read "key value" from a debugfs file of the device; -1 if missing. */
-static long long debugfs_value(const char *file, const char *key)
-{
-	char dir[256], path[512], k[64];
-	long long v, ret = -1;
-	FILE *f;
-
-	if (uptr_debugfs_dir(dir, sizeof(dir)))
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", k, &v) == 2)
-		if (!strcmp(k, key))
-			ret = v;
-	fclose(f);
-	return ret;
-}
-
-static int debugfs_write(const char *file, long long value)
-{
-	char dir[256], path[512];
-	FILE *f;
-
-	if (uptr_debugfs_dir(dir, sizeof(dir)))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%lld\n", value);
-	return fclose(f) ? -errno : 0;
-}
-
-static void *map_anon(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
+#define SIZE		(NPAGES * UPTR_PAGE)
+#define PAGE		UPTR_PAGE
 
 FIXTURE(submit) {
 	int fd;
@@ -176,16 +37,16 @@ FIXTURE_SETUP(submit)
 	self->fd = uptr_open_render();
 	if (self->fd < 0)
 		SKIP(return, "no uptr render node");
-	self->a = map_anon(SIZE);
-	self->b = map_anon(SIZE);
+	self->a = uptr_map_anon(SIZE);
+	self->b = uptr_map_anon(SIZE);
 	ASSERT_NE(NULL, self->a);
 	ASSERT_NE(NULL, self->b);
 	uptr_fill_pattern(self->a, SIZE, 1);
 	memset(self->b, 0xee, SIZE);
 	ASSERT_EQ(0, uptr_create(self->fd, self->a, SIZE, 0, &self->ha));
 	ASSERT_EQ(0, uptr_create(self->fd, self->b, SIZE, 0, &self->hb));
-	ASSERT_EQ(0, bo_create(self->fd, SIZE, &self->hbo, (void **)&self->bo_map));
-	ASSERT_EQ(0, syncobj_create(self->fd, &self->sync));
+	ASSERT_EQ(0, uptr_bo_create(self->fd, SIZE, &self->hbo, (void **)&self->bo_map));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
 }
 
 FIXTURE_TEARDOWN(submit)
@@ -198,30 +59,12 @@ FIXTURE_TEARDOWN(submit)
 	munmap(self->b, SIZE);
 }
 
-/*
- * Submit @j with @sync as out-fence and wait for it. Returns the fence
- * status (1 when signalled without error), or the submit's -errno.
- */
-static int run_job(int fd, __u32 sync, struct job *j)
-{
-	int ret;
-
-	j->out.handle = sync;
-	ret = job_submit(fd, j);
-	if (ret)
-		return ret;
-	ret = syncobj_wait(fd, sync, 0);
-	if (ret)
-		return ret;
-	return syncobj_status(fd, sync);
-}
-
 TEST_F(submit, copy_userptr_to_userptr_lands_in_cpu_view)
 {
-	struct job j = {};
+	struct uptr_job j = {};
 
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 1));
 	/* The source was only read. */
 	EXPECT_EQ(-1, uptr_check_pattern(self->a, SIZE, 1));
@@ -230,11 +73,11 @@ TEST_F(submit, copy_userptr_to_userptr_lands_in_cpu_view)
 TEST_F(submit, copy_unaligned_across_pages)
 {
 	const size_t soff = 100, doff = 4000, len = 3 * PAGE + 17;
-	struct job j = {};
+	struct uptr_job j = {};
 	size_t i;
 
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, soff, self->hb, doff, len, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, soff, self->hb, doff, len, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	for (i = 0; i < len; i++)
 		ASSERT_EQ(self->a[soff + i], self->b[doff + i]);
 	/* Bytes around the destination range are untouched. */
@@ -244,28 +87,28 @@ TEST_F(submit, copy_unaligned_across_pages)
 
 TEST_F(submit, userptr_to_device_buffer_and_back)
 {
-	struct job j = {};
+	struct uptr_job j = {};
 
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	/* Read back through the device buffer's own CPU mapping. */
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo_map, SIZE, 1));
 
 	uptr_fill_pattern(self->bo_map, SIZE, 7);
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 7));
 }
 
 TEST_F(submit, fill_writes_pattern_and_nothing_else)
 {
 	__u32 *w = (__u32 *)self->b;
-	struct job j = {};
+	struct uptr_job j = {};
 	size_t i;
 
-	job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 8, 2 * PAGE, 0xc0ffee11);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 8, 2 * PAGE, 0xc0ffee11);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	for (i = 2; i < 2 + 2 * PAGE / 4; i++)
 		ASSERT_EQ(0xc0ffee11U, w[i]);
 	EXPECT_EQ(0xeeeeeeeeU, w[1]);
@@ -276,15 +119,15 @@ TEST_F(submit, checksum_reads_userptr_without_writing_it)
 {
 	const __u32 *w = (const __u32 *)self->a;
 	__u64 sum = 0;
-	struct job j = {};
+	struct uptr_job j = {};
 	size_t i;
 
 	for (i = 0; i < 3 * PAGE / 4; i++)
 		sum += w[i + 1];
 	/* Result straddles a page boundary of the device buffer. */
-	job_cmd(&j, DRM_UPTR_OP_CHECKSUM, self->ha, 4, self->hbo, PAGE - 4,
-		3 * PAGE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, self->ha, 4, self->hbo,
+		     PAGE - 4, 3 * PAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(0, memcmp(&sum, self->bo_map + PAGE - 4, sizeof(sum)));
 	EXPECT_EQ(-1, uptr_check_pattern(self->a, SIZE, 1));
 }
@@ -292,28 +135,28 @@ TEST_F(submit, checksum_reads_userptr_without_writing_it)
 TEST_F(submit, read_only_object_is_read_but_never_written)
 {
 	__u32 ro;
-	struct job j = {};
+	struct uptr_job j = {};
 
 	ASSERT_EQ(0, uptr_create(self->fd, self->a, SIZE,
 				 DRM_UPTR_CREATE_READ_ONLY, &ro));
-	job_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 1));
 
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, ro, 0, PAGE, 1);
-	EXPECT_EQ(-EACCES, job_submit(self->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, ro, 0, PAGE, 1);
+	EXPECT_EQ(-EACCES, uptr_job_submit(self->fd, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->a, SIZE, 1));
 }
 
 TEST_F(submit, device_follows_munmap_and_mmap_fixed)
 {
-	struct job j = {};
+	struct uptr_job j = {};
 	void *p;
 
 	/* Fault everything in once. */
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 
 	/* Replace pages 4..7 of a with new memory holding pattern 9. */
 	p = mmap(self->a + 4 * PAGE, 4 * PAGE, PROT_READ | PROT_WRITE,
@@ -321,167 +164,167 @@ TEST_F(submit, device_follows_munmap_and_mmap_fixed)
 	ASSERT_EQ((void *)(self->a + 4 * PAGE), p);
 	uptr_fill_pattern(p, 4 * PAGE, 9);
 
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 4 * PAGE, self->hb, 0,
-		4 * PAGE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 4 * PAGE, self->hb, 0,
+		     4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, 4 * PAGE, 9));
 }
 
 TEST_F(submit, munmapped_userptr_efault_and_nothing_queued)
 {
-	long long before = debugfs_value("uptr_engine", "jobs_submitted");
-	struct job j = {};
+	long long before = uptr_debugfs_value("uptr_engine", "jobs_submitted");
+	struct uptr_job j = {};
 
 	ASSERT_EQ(0, munmap(self->a + PAGE, PAGE));
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, 2 * PAGE, 0);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, 2 * PAGE, 0);
 	j.out.handle = self->sync;
-	EXPECT_EQ(-EFAULT, job_submit(self->fd, &j));
+	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
 	/* No fence was installed in the out-syncobj. */
-	EXPECT_EQ(-EINVAL, syncobj_wait(self->fd, self->sync, 0));
-	EXPECT_EQ(before, debugfs_value("uptr_engine", "jobs_submitted"));
+	EXPECT_EQ(-EINVAL, uptr_syncobj_wait(self->fd, self->sync, 0));
+	EXPECT_EQ(before, uptr_debugfs_value("uptr_engine", "jobs_submitted"));
 	/* Pages outside the hole still work. */
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 2 * PAGE, self->hb, 0, PAGE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 2 * PAGE, self->hb, 0, PAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 }
 
 TEST_F(submit, binary_and_timeline_syncobjs_chain_jobs)
 {
 	__u32 tl;
-	struct job j = {};
+	struct uptr_job j = {};
 
-	ASSERT_EQ(0, syncobj_create(self->fd, &tl));
-	job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x11111111);
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &tl));
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x11111111);
 	j.out = (struct drm_uptr_sync){ .handle = tl, .point = 5 };
-	ASSERT_EQ(0, job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
 
 	/* Second job waits for point 5 and signals point 6. */
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, PAGE, 0);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, PAGE, 0);
 	j.in[0] = (struct drm_uptr_sync){ .handle = tl, .point = 5 };
 	j.nin = 1;
 	j.out = (struct drm_uptr_sync){ .handle = tl, .point = 6 };
-	ASSERT_EQ(0, job_submit(self->fd, &j));
-	ASSERT_EQ(0, syncobj_wait(self->fd, tl, 6));
+	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, tl, 6));
 	EXPECT_EQ(0x11111111U, ((__u32 *)self->b)[0]);
 	EXPECT_EQ(0x11111111U, ((__u32 *)self->b)[PAGE / 4 - 1]);
 
 	/* Third job waits on a binary syncobj. */
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x22222222);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x22222222);
 	j.out.handle = self->sync;
-	ASSERT_EQ(0, job_submit(self->fd, &j));
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, PAGE, PAGE, 0);
+	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, PAGE, PAGE, 0);
 	j.in[0].handle = self->sync;
 	j.nin = 1;
 	j.out = (struct drm_uptr_sync){ .handle = tl, .point = 7 };
-	ASSERT_EQ(0, job_submit(self->fd, &j));
-	ASSERT_EQ(0, syncobj_wait(self->fd, tl, 7));
+	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, tl, 7));
 	EXPECT_EQ(0x22222222U, ((__u32 *)self->b)[PAGE / 4]);
 }
 
 TEST_F(submit, implicit_sync_orders_writer_and_reader)
 {
-	struct job j = {};
+	struct uptr_job j = {};
 
-	if (debugfs_write("uptr_delay_ms", 200))
+	if (uptr_debugfs_write("uptr_delay_ms", 200))
 		SKIP(return, "no debugfs");
 	/* A slow writer of a, then a reader of a with no explicit sync. */
-	job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->ha, 0, SIZE, 0x5a5a5a5a);
-	ASSERT_EQ(0, job_submit(self->fd, &j));
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
-	debugfs_write("uptr_delay_ms", 0);
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->ha, 0, SIZE, 0x5a5a5a5a);
+	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_debugfs_write("uptr_delay_ms", 0);
 	EXPECT_EQ(0x5a5a5a5aU, ((__u32 *)self->b)[0]);
 	EXPECT_EQ(0x5a5a5a5aU, ((__u32 *)self->b)[SIZE / 4 - 1]);
 }
 
 TEST_F(submit, hung_job_times_out_with_etimedout_and_never_writes)
 {
-	long long before = debugfs_value("uptr_engine", "jobs_timedout");
-	struct job j = {};
+	long long before = uptr_debugfs_value("uptr_engine", "jobs_timedout");
+	struct uptr_job j = {};
 
-	if (before < 0 || debugfs_write("uptr_hang_next", 1))
+	if (before < 0 || uptr_debugfs_write("uptr_hang_next", 1))
 		SKIP(return, "no debugfs");
-	job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x77777777);
-	EXPECT_EQ(-ETIMEDOUT, run_job(self->fd, self->sync, &j));
-	EXPECT_EQ(before + 1, debugfs_value("uptr_engine", "jobs_timedout"));
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x77777777);
+	EXPECT_EQ(-ETIMEDOUT, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(before + 1, uptr_debugfs_value("uptr_engine", "jobs_timedout"));
 	/* The job never ran: the memory is as the CPU left it. */
 	EXPECT_EQ(0xeeeeeeeeU, ((__u32 *)self->b)[0]);
 
 	/* The engine goes on with the next job. */
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 1));
 }
 
 TEST_F(submit, invalidation_waits_for_running_job)
 {
-	struct job j = {};
+	struct uptr_job j = {};
 	void *p;
 
-	if (debugfs_write("uptr_delay_ms", 300))
+	if (uptr_debugfs_write("uptr_delay_ms", 300))
 		SKIP(return, "no debugfs");
-	job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x33333333);
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x33333333);
 	j.out.handle = self->sync;
-	ASSERT_EQ(0, job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
 	/* munmap must wait for the job: after it, the job is done. */
 	p = mmap(self->b, SIZE, PROT_READ | PROT_WRITE,
 		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_EQ((void *)self->b, p);
-	EXPECT_EQ(1, syncobj_status(self->fd, self->sync));
-	debugfs_write("uptr_delay_ms", 0);
+	EXPECT_EQ(1, uptr_syncobj_status(self->fd, self->sync));
+	uptr_debugfs_write("uptr_delay_ms", 0);
 	/* The new pages are untouched by the old job. */
 	EXPECT_EQ(0U, ((__u32 *)self->b)[0]);
 }
 
 TEST_F(submit, close_with_jobs_in_flight)
 {
-	struct job j = {};
+	struct uptr_job j = {};
 	int i, fd;
 
-	if (debugfs_write("uptr_delay_ms", 50))
+	if (uptr_debugfs_write("uptr_delay_ms", 50))
 		SKIP(return, "no debugfs");
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
 	for (i = 0; i < 8; i++)
-		ASSERT_EQ(0, job_submit(self->fd, &j));
+		ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
 	close(self->fd);
 	/* The user memory may go away right after. */
 	munmap(self->a, SIZE);
-	self->a = map_anon(SIZE);
-	debugfs_write("uptr_delay_ms", 0);
+	self->a = uptr_map_anon(SIZE);
+	uptr_debugfs_write("uptr_delay_ms", 0);
 
 	fd = uptr_open_render();
 	ASSERT_GE(fd, 0);
 	self->fd = fd;
-	ASSERT_EQ(0, bo_create(fd, SIZE, &self->hbo, (void **)&self->bo_map));
-	ASSERT_EQ(0, syncobj_create(fd, &self->sync));
+	ASSERT_EQ(0, uptr_bo_create(fd, SIZE, &self->hbo, (void **)&self->bo_map));
+	ASSERT_EQ(0, uptr_syncobj_create(fd, &self->sync));
 	ASSERT_EQ(0, uptr_create(fd, self->b, SIZE, 0, &self->hb));
-	j = (struct job){};
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->hb, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hb, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 }
 
 TEST_F(submit, child_process_using_parent_object_eperm)
 {
-	struct job j = {};
+	struct uptr_job j = {};
 	int status;
 	pid_t pid;
 
-	job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, PAGE, 0);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, PAGE, 0);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
-		_exit(job_submit(self->fd, &j) == -EPERM ? 0 : 1);
+		_exit(uptr_job_submit(self->fd, &j) == -EPERM ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	/* The parent still can. */
-	ASSERT_EQ(1, run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 }
 
 TEST_F(submit, mmap_offset_of_userptr_einval)
@@ -669,13 +512,13 @@ FIXTURE_SETUP(bad)
 	self->fd = uptr_open_render();
 	if (self->fd < 0)
 		SKIP(return, "no uptr render node");
-	self->a = map_anon(2 * SIZE);
+	self->a = uptr_map_anon(2 * SIZE);
 	ASSERT_NE(NULL, self->a);
 	uptr_fill_pattern(self->a, 2 * SIZE, 3);
 	ASSERT_EQ(0, uptr_create(self->fd, self->a, 2 * SIZE, 0, &self->ha));
 	/* A second object over the second half of the same memory. */
 	ASSERT_EQ(0, uptr_create(self->fd, self->a + SIZE, SIZE, 0, &self->ha2));
-	ASSERT_EQ(0, syncobj_create(self->fd, &self->sync));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
 
 	/* Valid: copy the first page of a to the first page of ha2. */
 	self->cmds[0] = (struct drm_uptr_cmd){
@@ -705,10 +548,10 @@ TEST_F(bad, rejected_with_errno_and_nothing_queued)
 	__u32 tl;
 
 	/* The valid submission works (on a second syncobj). */
-	ASSERT_EQ(0, syncobj_create(self->fd, &tl));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &tl));
 	self->s.out_sync.handle = tl;
 	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_SUBMIT, &self->s));
-	ASSERT_EQ(0, syncobj_wait(self->fd, tl, 0));
+	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, tl, 0));
 	self->s.out_sync.handle = self->sync;
 
 	switch (variant->what) {
@@ -807,7 +650,7 @@ TEST_F(bad, rejected_with_errno_and_nothing_queued)
 	EXPECT_EQ(variant->err, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_SUBMIT,
 					   &self->s));
 	/* Nothing was queued: no fence in the out-syncobj, memory intact. */
-	EXPECT_EQ(-EINVAL, syncobj_wait(self->fd, self->sync, 0));
+	EXPECT_EQ(-EINVAL, uptr_syncobj_wait(self->fd, self->sync, 0));
 	usleep(20000);
 	EXPECT_EQ(-1, uptr_check_pattern(self->a, 2 * SIZE, 3));
 }
