@@ -6,6 +6,7 @@
 #   make run        build and boot the guest, run the demo
 #   make shell      interactive guest shell
 #   make vm-run PROG=<static binary> [ARGS="..."]
+#   make bench      benchmarks, side by side in one boot (ratios)
 #   make kunit      tools/testing/kunit/kunit.py with the driver's .kunitconfig
 #   make static     only the static checks
 #   make tree       only extract/overlay/wire the kernel tree
@@ -17,7 +18,7 @@
 H := $(CURDIR)/harness
 export KSRC JOBS VERBOSE SELFTEST STRESS_SECONDS NO_CCACHE VM_TIMEOUT OUT
 
-.PHONY: all check run shell vm-run kunit static tree deps clean distclean
+.PHONY: all check run shell vm-run bench kunit static tree deps clean distclean
 
 all: check
 
@@ -32,6 +33,9 @@ shell:
 
 vm-run:
 	@$(H)/run.sh prog "$(PROG)" $(ARGS)
+
+bench:
+	@$(H)/run.sh bench
 
 kunit:
 	@$(H)/kunit.sh

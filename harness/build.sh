@@ -5,8 +5,10 @@
 # demo statically and pack the initramfs.
 . "$(dirname "$0")/lib.sh"
 
+# VARIANT=bench builds the benchmark kernel (no debug options, GUP and HMM
+# test drivers) into its own build directory.
 FRAGS=("$TOP/harness/config/base.config" "$TOP/Kconfig.frag"
-       "$TOP/harness/config/debug.config")
+       "$TOP/harness/config/${VARIANT:-debug}.config")
 
 configure() {
 	local want stamp=$BUILD/.uptr-config.sha
@@ -52,6 +54,10 @@ build_user() {
 		-I "$SRC/tools/testing/selftests/drm/uptr" \
 		-o "$OUT/uptr_demo" "$TOP/harness/demo/uptr_demo.c" ||
 		die "demo build failed"
+	gcc -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
+		-I "$SRC/tools/testing/selftests/drm/uptr" \
+		-o "$OUT/uptr_bench" "$TOP/harness/bench/uptr_bench.c" ||
+		die "bench build failed"
 }
 
 pack_initramfs() {

@@ -11,7 +11,11 @@ TARBALL=${TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 # KSRC: an existing kernel tree to use instead of the extracted Debian source.
 SRC=${KSRC:-$OUT/linux-source-6.12}
 SRC=$(realpath -m "$SRC")
-BUILD=${BUILD:-$OUT/build}
+if [ "${VARIANT:-debug}" = debug ]; then
+	BUILD=${BUILD:-$OUT/build}
+else
+	BUILD=${BUILD:-$OUT/build-$VARIANT}
+fi
 LOGS=$OUT/logs
 JOBS=${JOBS:-$(nproc)}
 

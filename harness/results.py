@@ -37,6 +37,9 @@ SPLATS = [
     ('kmemleak', re.compile(r'unreferenced object 0x[0-9a-f]+')),
     ('UBSAN', re.compile(r'UBSAN: ')),
     ('panic', re.compile(r'Kernel panic - not syncing')),
+    # Any other stack dump (dump_stack() from a debug check, e.g.
+    # "FAULT_FLAG_ALLOW_RETRY missing") is a splat too.
+    ('stack dump', re.compile(r'^\s*Call Trace:')),
 ]
 
 
@@ -90,7 +93,7 @@ def parse_ktap(lines, prefix, res):
     return plan, seen_top
 
 
-def excerpt(lines, idx, before=2, after=40):
+def excerpt(lines, idx, before=5, after=40):
     return '\n'.join(lines[max(0, idx - before):idx + after])
 
 
@@ -161,8 +164,15 @@ def main():
 
     # Splats: each kind seen counts as one failed test, with the first
     # report as excerpt.
+    other = set()
     for kind, rx in SPLATS:
         hits = [i for i, line in enumerate(log) if rx.search(line)]
+        if kind == 'stack dump':
+            # Only stack dumps that no other report above explains.
+            hits = [i for i in hits
+                    if not any(j in other for j in range(i - 80, i + 1))]
+        else:
+            other.update(hits)
         if hits:
             res.add('fail', f'splat: {kind}',
                     f'{len(hits)} line(s) matched; first report:\n' + excerpt(log, hits[0]))

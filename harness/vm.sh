@@ -18,7 +18,7 @@ if [ "$mode" = shell ]; then
 	serial=(-serial mon:stdio)
 	stdin=/dev/stdin
 fi
-cmdline="console=ttyS0 numa=fake=2 panic=-1 harness.mode=$mode $*"
+cmdline="console=ttyS0 numa=fake=2 panic=-1 harness.mode=$mode ${VM_APPEND:-} $*"
 
 # shellcheck disable=SC2086
 timeout --foreground -k 10 "${VM_TIMEOUT:-1500}" \

@@ -9,6 +9,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/userfaultfd_k.h>
 
 #include "uptr_mirror.h"
 #include "uptr_trace.h"
@@ -41,7 +42,10 @@
  * calls hmm_range_fault() under mmap_read_lock() into a pfn array allocated
  * before any lock was taken. -EBUSY is retried with a new sequence until
  * %HMM_RANGE_DEFAULT_TIMEOUT; -EFAULT (hole, no struct page, PROT_NONE) and
- * -EPERM (write to a read-only mapping) are returned to the caller.
+ * -EPERM (write to a read-only mapping) are returned to the caller. Pages
+ * of a userfaultfd-armed VMA are never faulted (hmm_range_fault() cannot
+ * wait for the userfaultfd handler): they are used if present, else the
+ * fault-in fails with -EFAULT.
  *
  * **Commit.** Under &uptr_mirror.lock, mmu_interval_read_retry() tells
  * whether any invalidation of the object ran since the sequence was taken.
@@ -223,6 +227,65 @@ static int uptr_mirror_dirty(struct uptr_mirror *mirror,
 }
 
 /*
+ * Is userfaultfd armed on a VMA of [@start, @end)? *@wp tells whether one
+ * of them write-protects. mmap_lock held.
+ */
+static bool uptr_mirror_uffd(struct mm_struct *mm, unsigned long start,
+			     unsigned long end, bool *wp)
+{
+	struct vm_area_struct *vma;
+	bool armed = false;
+
+	VMA_ITERATOR(vmi, mm, start);
+
+	*wp = false;
+	for_each_vma_range(vmi, vma, end) {
+		armed |= userfaultfd_armed(vma);
+		*wp |= userfaultfd_wp(vma);
+	}
+	return armed;
+}
+
+/*
+ * hmm_range_fault() for a fault-in. In a userfaultfd-armed range a missing
+ * page is never faulted: hmm_range_fault() faults without
+ * FAULT_FLAG_ALLOW_RETRY and so cannot wait for the userfaultfd handler.
+ * The range is looked at first: a missing page fails with -EFAULT; present
+ * pages that a writable mirror needs writable are then faulted for write
+ * (a COW, which only userfaultfd write-protection would intercept: that
+ * fails with -EFAULT too).
+ */
+static int uptr_mirror_hmm_fault(struct uptr_mirror *mirror,
+				 struct hmm_range *range)
+{
+	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
+	unsigned long fault_flags = range->default_flags;
+	bool need_write = false, wp;
+	int ret;
+
+	if (!uptr_mirror_uffd(mirror->notifier.mm, range->start, range->end,
+			      &wp))
+		return hmm_range_fault(range);
+
+	range->default_flags = 0;
+	ret = hmm_range_fault(range);
+	range->default_flags = fault_flags;
+	if (ret)
+		return ret;
+	for (i = 0; i < npages; i++) {
+		if (!(range->hmm_pfns[i] & HMM_PFN_VALID))
+			return -EFAULT;
+		if (mirror->writable && !(range->hmm_pfns[i] & HMM_PFN_WRITE))
+			need_write = true;
+	}
+	if (!need_write)
+		return 0;
+	if (wp)
+		return -EFAULT;
+	return hmm_range_fault(range);
+}
+
+/*
  * Fault in and commit the pages of [@first, @last), which lie in one chunk.
  * On success *@seqp is a sequence at which they were all valid.
  */
@@ -283,7 +346,7 @@ again:
 	ret = mmap_read_lock_killable(mm);
 	if (ret)
 		return ret;
-	ret = hmm_range_fault(&range);
+	ret = uptr_mirror_hmm_fault(mirror, &range);
 	mmap_read_unlock(mm);
 	trace_uptr_mirror_fault(mirror, range.start, b - a, ret);
 	if (ret == -EBUSY) {
