@@ -242,7 +242,10 @@ struct drm_uptr_create {
  * - -ENOENT: a GEM handle or syncobj handle does not exist;
  * - -EACCES: a command writes to an object created with
  *   %DRM_UPTR_CREATE_READ_ONLY;
- * - -EPERM: a userptr object of another process' address space;
+ * - -EPERM: a userptr object of another process' address space, or a
+ *   writable userptr object (created without %DRM_UPTR_CREATE_READ_ONLY)
+ *   over memory that is mapped read-only: such an object is always faulted
+ *   in for writing, so reading it fails too;
  * - -EFAULT: an unreadable argument array, or a userptr range that is not
  *   (or no longer) backed by ordinary memory;
  * - -EAGAIN: the userptr ranges kept being invalidated while the job was

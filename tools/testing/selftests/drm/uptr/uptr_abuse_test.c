@@ -1,0 +1,1482 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The uptr authors
+ *
+ * Bad input never hurts: userptr objects over memory without struct pages
+ * (a device buffer's VM_PFNMAP mapping, the VM_IO|VM_PFNMAP [vvar]
+ * mapping), writable objects over read-only and PROT_NONE mappings, and a
+ * seeded random fuzzer of the driver's ioctls mixed with mm operations on
+ * the memory under the objects. Every failure must be one of the errnos
+ * uptr_drm.h documents for the ioctl, no job may run after a failed
+ * submission, and no byte of user memory outside the objects may change.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../../kselftest_harness.h"
+#include "uptr_common.h"
+#include "uptr_job.h"
+
+#define PAGE		UPTR_PAGE
+#define MAX_SECONDS	240
+#define NBO_PAGES	4
+#define BO_SIZE		(NBO_PAGES * PAGE)
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int stress_seconds(void)
+{
+	const char *env = getenv("UPTR_STRESS_SECONDS");
+	int s = env ? atoi(env) : 10;
+
+	if (s < 1)
+		s = 1;
+	return s > MAX_SECONDS ? MAX_SECONDS : s;
+}
+
+static long long jobs_submitted(void)
+{
+	return uptr_debugfs_value("uptr_engine", "jobs_submitted");
+}
+
+/* DRM_IOCTL_UPTR_CREATE once, without restarting -EAGAIN. */
+static int create_once(int fd, const void *ptr, __u64 size, __u32 flags,
+		       __u32 *handle)
+{
+	struct drm_uptr_create c = {
+		.user_ptr = (__u64)(uintptr_t)ptr,
+		.user_size = size,
+		.flags = flags,
+	};
+	int ret = uptr_ioctl_once(fd, DRM_IOCTL_UPTR_CREATE, &c);
+
+	if (!ret && handle)
+		*handle = c.handle;
+	else if (!ret)
+		uptr_gem_close(fd, c.handle);
+	return ret;
+}
+
+/*
+ * The VmFlags line of /proc/self/smaps for the VMA at @addr, in @buf.
+ * Returns 0, or -ENOENT when smaps (CONFIG_PROC_PAGE_MONITOR) is missing.
+ */
+static int vma_flags(const void *addr, char *buf, size_t len)
+{
+	unsigned long a = (unsigned long)addr, start, end;
+	bool in = false;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		/* A VMA's first line; field names never parse as "x-y". */
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = a >= start && a < end;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(buf, len, "%s", line + 8);
+			buf[strcspn(buf, "\n")] = '\0';
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+/* Does the space-separated VmFlags list @flags hold the two letters @f? */
+static bool has_vm_flag(const char *flags, const char *f)
+{
+	const char *p;
+
+	for (p = flags; (p = strstr(p, f)); p += 2)
+		if ((p == flags || p[-1] == ' ') && (p[2] == ' ' || !p[2]))
+			return true;
+	return false;
+}
+
+/* The [vvar] mapping, which x86 maps VM_IO | VM_PFNMAP. */
+static int find_vvar(unsigned long *start, unsigned long *end)
+{
+	char line[512];
+	int ret = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "[vvar]"))
+			continue;
+		if (sscanf(line, "%lx-%lx", start, end) == 2)
+			ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Index of the first byte of @len not equal to @v, or -1. */
+static ssize_t check_bytes(const void *buf, size_t len, unsigned char v)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != v)
+			return i;
+	return -1;
+}
+
+static ssize_t check_words(const void *buf, size_t len, __u32 v)
+{
+	const __u32 *w = buf;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (w[i] != v)
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory without struct pages                                         */
+/* ------------------------------------------------------------------ */
+
+struct abuse_ctx {
+	int fd;
+	char dir[256];
+	__u32 bo, dbuf, sync;
+	unsigned char *bo_map, *dbuf_map;
+	__u64 bo_offset;
+	int objs0;
+	long long submitted0;
+};
+
+FIXTURE(abuse) {
+	struct abuse_ctx c;
+};
+
+FIXTURE_SETUP(abuse)
+{
+	struct drm_uptr_bo_mmap_offset o = {};
+	struct abuse_ctx *c = &self->c;
+
+	c->fd = uptr_open_render();
+	if (c->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(c->dir, sizeof(c->dir)))
+		SKIP(return, "no uptr debugfs directory: counters are needed");
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
+	/* The device buffer whose CPU mapping objects are put over. */
+	ASSERT_EQ(0, uptr_bo_create(c->fd, BO_SIZE, &c->bo,
+				    (void **)&c->bo_map));
+	o.handle = c->bo;
+	ASSERT_EQ(0, uptr_ioctl(c->fd, DRM_IOCTL_UPTR_BO_MMAP_OFFSET, &o));
+	c->bo_offset = o.offset;
+	uptr_fill_pattern(c->bo_map, BO_SIZE, 0x31);
+	/* Where jobs copy to: it must stay as it is when they fail. */
+	ASSERT_EQ(0, uptr_bo_create(c->fd, 8 * PAGE, &c->dbuf,
+				    (void **)&c->dbuf_map));
+	memset(c->dbuf_map, 0xee, 8 * PAGE);
+	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &c->sync));
+	c->objs0 = uptr_debugfs_objects(c->dir, 0, NULL);
+	c->submitted0 = jobs_submitted();
+}
+
+FIXTURE_TEARDOWN(abuse)
+{
+	struct abuse_ctx *c = &self->c;
+
+	if (c->fd < 0)
+		return;
+	munmap(c->bo_map, BO_SIZE);
+	munmap(c->dbuf_map, 8 * PAGE);
+	close(c->fd);
+}
+
+/*
+ * Nothing was queued or written: no job since setup but @ok_jobs, the
+ * device buffer and the destination as they were, no object left over.
+ */
+static void abuse_intact(struct __test_metadata *_metadata,
+			 struct abuse_ctx *c, int ok_jobs)
+{
+	struct uptr_job j = {};
+
+	EXPECT_EQ(c->submitted0 + ok_jobs, jobs_submitted());
+	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, BO_SIZE, 0x31));
+	EXPECT_EQ(c->objs0, uptr_debugfs_objects(c->dir, 0, NULL));
+	/* The device still reads the buffer through its own handle. */
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->bo, 0, c->dbuf, 4 * PAGE,
+		     BO_SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(c->dbuf_map + 4 * PAGE, BO_SIZE,
+					 0x31));
+}
+
+TEST_F(abuse, probe_over_device_buffer_mapping_efault)
+{
+	struct abuse_ctx *c = &self->c;
+	char flags[512];
+
+	/* drm_gem_shmem_mmap() makes the mapping VM_PFNMAP (not VM_IO). */
+	if (!vma_flags(c->bo_map, flags, sizeof(flags))) {
+		ksft_print_msg("device buffer mapping VmFlags:%s\n", flags);
+		EXPECT_TRUE(has_vm_flag(flags, "pf"));
+	} else {
+		ksft_print_msg("no /proc/self/smaps: VmFlags not shown\n");
+	}
+	EXPECT_EQ(-EFAULT, create_once(c->fd, c->bo_map, BO_SIZE,
+				       DRM_UPTR_CREATE_PROBE, NULL));
+	EXPECT_EQ(-EFAULT, create_once(c->fd, c->bo_map, PAGE,
+				       DRM_UPTR_CREATE_PROBE |
+				       DRM_UPTR_CREATE_READ_ONLY, NULL));
+	EXPECT_EQ(-EFAULT, create_once(c->fd, c->bo_map + PAGE, 2 * PAGE,
+				       DRM_UPTR_CREATE_POPULATE, NULL));
+	EXPECT_EQ(-EFAULT, create_once(c->fd, c->bo_map, BO_SIZE,
+				       DRM_UPTR_CREATE_POPULATE |
+				       DRM_UPTR_CREATE_READ_ONLY, NULL));
+	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+	abuse_intact(_metadata, c, 0);
+}
+
+TEST_F(abuse, lazy_object_over_device_buffer_mapping_efault_in_jobs)
+{
+	struct abuse_ctx *c = &self->c;
+	struct uptr_job j = {};
+	__u32 h, ro;
+
+	/* Without PROBE nothing is looked at: the object is created. */
+	ASSERT_EQ(0, create_once(c->fd, c->bo_map, BO_SIZE, 0, &h));
+	ASSERT_EQ(0, create_once(c->fd, c->bo_map, BO_SIZE,
+				 DRM_UPTR_CREATE_READ_ONLY, &ro));
+
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, BO_SIZE, 0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, PAGE, c->dbuf, 0, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, BO_SIZE, 0xdeadbeef);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, h, 0, c->dbuf, 0, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	/* A good command before the bad one is not run either. */
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->dbuf, 0, PAGE, 0x12345678);
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 2 * PAGE, 4, 0x12345678);
+	j.out.handle = c->sync;
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	usleep(50 * 1000);
+	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+
+	uptr_gem_close(c->fd, h);
+	uptr_gem_close(c->fd, ro);
+	abuse_intact(_metadata, c, 0);
+}
+
+TEST_F(abuse, object_straddling_anon_and_device_buffer_mappings)
+{
+	struct abuse_ctx *c = &self->c;
+	struct uptr_job j = {};
+	unsigned char *map;
+	void *p;
+	__u32 h;
+
+	/* Pages 0-3 anonymous, pages 4-7 the device buffer. */
+	map = uptr_map_anon(8 * PAGE);
+	ASSERT_NE(NULL, map);
+	uptr_fill_pattern(map, 4 * PAGE, 0x32);
+	p = mmap(map + 4 * PAGE, BO_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, c->fd, c->bo_offset);
+	ASSERT_EQ(map + 4 * PAGE, p);
+	ASSERT_EQ(-1, uptr_check_pattern(p, BO_SIZE, 0x31));
+
+	EXPECT_EQ(-EFAULT, create_once(c->fd, map, 8 * PAGE,
+				       DRM_UPTR_CREATE_PROBE, NULL));
+	EXPECT_EQ(-EFAULT, create_once(c->fd, map + 3 * PAGE, 2 * PAGE,
+				       DRM_UPTR_CREATE_PROBE, NULL));
+	EXPECT_EQ(0, create_once(c->fd, map, 4 * PAGE, DRM_UPTR_CREATE_PROBE,
+				 NULL));
+	ASSERT_EQ(0, create_once(c->fd, map, 8 * PAGE, 0, &h));
+
+	/* Only the pages a job touches are faulted: the anon half works. */
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, 4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(c->dbuf_map, 4 * PAGE, 0x32));
+	memset(c->dbuf_map, 0xee, 4 * PAGE);
+
+	/* Across the boundary, or in the pfnmap half: -EFAULT. */
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 3 * PAGE, c->dbuf, 0, 2 * PAGE,
+		     0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 4 * PAGE, BO_SIZE,
+		     0xdeadbeef);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->dbuf, 0, h, 4 * PAGE, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(map, 4 * PAGE, 0x32));
+	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+
+	uptr_gem_close(c->fd, h);
+	munmap(map, 8 * PAGE);
+	abuse_intact(_metadata, c, 1);
+}
+
+TEST_F(abuse, vm_io_vvar_mapping_efault)
+{
+	struct abuse_ctx *c = &self->c;
+	unsigned long start, end;
+	struct uptr_job j = {};
+	void *vvar;
+	size_t len;
+	__u32 h, ro;
+
+	if (find_vvar(&start, &end))
+		SKIP(return, "no [vvar] mapping in this process");
+	vvar = (void *)start;
+	len = end - start;
+	ksft_print_msg("[vvar] at 0x%lx, %zu pages\n", start, len / PAGE);
+
+	EXPECT_EQ(-EFAULT, create_once(c->fd, vvar, len,
+				       DRM_UPTR_CREATE_PROBE |
+				       DRM_UPTR_CREATE_READ_ONLY, NULL));
+	EXPECT_EQ(-EFAULT, create_once(c->fd, vvar, PAGE,
+				       DRM_UPTR_CREATE_POPULATE |
+				       DRM_UPTR_CREATE_READ_ONLY, NULL));
+	EXPECT_EQ(-EFAULT, create_once(c->fd, vvar, PAGE,
+				       DRM_UPTR_CREATE_POPULATE, NULL));
+
+	ASSERT_EQ(0, create_once(c->fd, vvar, len, DRM_UPTR_CREATE_READ_ONLY,
+				 &ro));
+	ASSERT_EQ(0, create_once(c->fd, vvar, len, 0, &h));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, c->dbuf, 0, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, ro, 0, c->dbuf, 0, len, 0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, 0xdeadbeef);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+
+	uptr_gem_close(c->fd, h);
+	uptr_gem_close(c->fd, ro);
+	abuse_intact(_metadata, c, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writable objects over mappings without write (or any) access        */
+/* ------------------------------------------------------------------ */
+
+#define RO_PAGES	8
+#define RO_SIZE		(RO_PAGES * PAGE)
+
+enum ro_kind { RO_ANON, RO_PRIVATE_FILE, RO_SHARED_FILE, RO_PROT_NONE };
+
+FIXTURE(ro) {
+	struct abuse_ctx c;
+	unsigned char *map;
+	char path[64];
+	int file;
+};
+
+FIXTURE_VARIANT(ro) {
+	enum ro_kind kind;
+	/* SUBMIT of any job on a writable object, CREATE with POPULATE */
+	int use_err;
+	/* COPY from a DRM_UPTR_CREATE_READ_ONLY object: 1 is success */
+	int ro_copy;
+};
+
+/* Anonymous memory written, then mprotect(PROT_READ). */
+FIXTURE_VARIANT_ADD(ro, anon_mprotect_read) {
+	.kind = RO_ANON,
+	.use_err = -EPERM,
+	.ro_copy = 1,
+};
+
+/* A file mapped MAP_PRIVATE, PROT_READ. */
+FIXTURE_VARIANT_ADD(ro, private_file_prot_read) {
+	.kind = RO_PRIVATE_FILE,
+	.use_err = -EPERM,
+	.ro_copy = 1,
+};
+
+/* A file opened O_RDONLY and mapped MAP_SHARED, PROT_READ. */
+FIXTURE_VARIANT_ADD(ro, shared_file_opened_read_only) {
+	.kind = RO_SHARED_FILE,
+	.use_err = -EPERM,
+	.ro_copy = 1,
+};
+
+/* PROT_NONE: not even readable, so every use is -EFAULT. */
+FIXTURE_VARIANT_ADD(ro, anon_prot_none) {
+	.kind = RO_PROT_NONE,
+	.use_err = -EFAULT,
+	.ro_copy = -EFAULT,
+};
+
+FIXTURE_SETUP(ro)
+{
+	struct abuse_ctx *c = &self->c;
+	unsigned char buf[RO_SIZE];
+	int fd, prot, flags;
+
+	self->file = -1;
+	c->fd = uptr_open_render();
+	if (c->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(c->dir, sizeof(c->dir)))
+		SKIP(return, "no uptr debugfs directory: counters are needed");
+	ASSERT_EQ(0, uptr_bo_create(c->fd, RO_SIZE, &c->dbuf,
+				    (void **)&c->dbuf_map));
+	memset(c->dbuf_map, 0xee, RO_SIZE);
+	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &c->sync));
+
+	switch (variant->kind) {
+	case RO_ANON:
+	case RO_PROT_NONE:
+		self->map = uptr_map_anon(RO_SIZE);
+		ASSERT_NE(NULL, self->map);
+		uptr_fill_pattern(self->map, RO_SIZE, 0x41);
+		prot = variant->kind == RO_ANON ? PROT_READ : PROT_NONE;
+		ASSERT_EQ(0, mprotect(self->map, RO_SIZE, prot));
+		break;
+	case RO_PRIVATE_FILE:
+	case RO_SHARED_FILE:
+		snprintf(self->path, sizeof(self->path),
+			 "/tmp/uptr_abuse_XXXXXX");
+		fd = mkstemp(self->path);
+		ASSERT_GE(fd, 0);
+		uptr_fill_pattern(buf, RO_SIZE, 0x41);
+		ASSERT_EQ((ssize_t)RO_SIZE, write(fd, buf, RO_SIZE));
+		close(fd);
+		self->file = open(self->path, O_RDONLY);
+		ASSERT_GE(self->file, 0);
+		flags = variant->kind == RO_SHARED_FILE ? MAP_SHARED :
+							  MAP_PRIVATE;
+		self->map = mmap(NULL, RO_SIZE, PROT_READ, flags, self->file, 0);
+		ASSERT_NE(MAP_FAILED, self->map);
+		break;
+	}
+	/* One page present in the page table, the others not yet. */
+	if (variant->kind != RO_PROT_NONE)
+		ASSERT_EQ(uptr_pattern_byte(0, 0x41), self->map[0]);
+	c->objs0 = uptr_debugfs_objects(c->dir, 0, NULL);
+	c->submitted0 = jobs_submitted();
+}
+
+FIXTURE_TEARDOWN(ro)
+{
+	if (self->c.fd < 0)
+		return;
+	close(self->c.fd);
+	if (self->map && self->map != MAP_FAILED)
+		munmap(self->map, RO_SIZE);
+	if (self->file >= 0) {
+		close(self->file);
+		unlink(self->path);
+	}
+}
+
+TEST_F(ro, writable_object_cannot_write_read_only_memory)
+{
+	struct abuse_ctx *c = &self->c;
+	unsigned char buf[RO_SIZE];
+	struct uptr_job j = {};
+	int ok_jobs = 0;
+	__u32 h, ro;
+
+	/* Created lazily: nothing is checked until the device uses it. */
+	ASSERT_EQ(0, create_once(c->fd, self->map, RO_SIZE, 0, &h));
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, RO_SIZE, 0xdeadbeef);
+	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, PAGE, 4, 0xdeadbeef);
+	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
+	/* Any use of a writable object needs write access, reads too. */
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, RO_SIZE, 0);
+	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->dbuf, 0, h, 0, PAGE, 0);
+	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
+	/* POPULATE fails the way the later use would. */
+	EXPECT_EQ(variant->use_err, create_once(c->fd, self->map, RO_SIZE,
+						DRM_UPTR_CREATE_POPULATE,
+						NULL));
+
+	/* The device may read it through a read-only object. */
+	ASSERT_EQ(0, create_once(c->fd, self->map, RO_SIZE,
+				 DRM_UPTR_CREATE_READ_ONLY, &ro));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, c->dbuf, 0, RO_SIZE, 0);
+	if (variant->ro_copy == 1) {
+		ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+		EXPECT_EQ(-1, uptr_check_pattern(c->dbuf_map, RO_SIZE, 0x41));
+		ok_jobs++;
+	} else {
+		EXPECT_EQ(variant->ro_copy, uptr_job_submit(c->fd, &j));
+		EXPECT_EQ(-1, check_bytes(c->dbuf_map, RO_SIZE, 0xee));
+	}
+	EXPECT_EQ(c->submitted0 + ok_jobs, jobs_submitted());
+
+	/* Not a byte of the memory (or of the file) changed. */
+	usleep(50 * 1000);
+	if (variant->kind == RO_PROT_NONE)
+		ASSERT_EQ(0, mprotect(self->map, RO_SIZE, PROT_READ));
+	EXPECT_EQ(-1, uptr_check_pattern(self->map, RO_SIZE, 0x41));
+	if (self->file >= 0) {
+		ASSERT_EQ((ssize_t)RO_SIZE, pread(self->file, buf, RO_SIZE, 0));
+		EXPECT_EQ(-1, uptr_check_pattern(buf, RO_SIZE, 0x41));
+	}
+
+	/* Made writable again, the same object works: nothing sticky. */
+	if (variant->kind == RO_ANON || variant->kind == RO_PROT_NONE) {
+		ASSERT_EQ(0, mprotect(self->map, RO_SIZE,
+				      PROT_READ | PROT_WRITE));
+		j = (struct uptr_job){};
+		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, RO_SIZE,
+			     0x0b0b0b0b);
+		ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+		EXPECT_EQ(-1, check_words(self->map, RO_SIZE, 0x0b0b0b0b));
+	}
+	uptr_gem_close(c->fd, h);
+	uptr_gem_close(c->fd, ro);
+	EXPECT_EQ(c->objs0, uptr_debugfs_objects(c->dir, 0, NULL));
+}
+
+/* ------------------------------------------------------------------ */
+/* Fuzz                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Layout of the fuzzer's memory:
+ *
+ *   resv:   [guard | arena | guard]  every userptr object lies in here,
+ *                                    below 64 KiB, or out of user space
+ *   args:   [argument area | guard]  ioctl arguments, command arrays
+ *   canary: [pages]                  no object covers them; refilled
+ *                                    with fresh pages after every mm
+ *                                    operation that frees arena pages,
+ *                                    so freed pages come back as canary
+ */
+#define FZ_GUARD_PAGES	4
+#define FZ_ARENA_PAGES	256
+#define FZ_RESV_PAGES	(FZ_ARENA_PAGES + 2 * FZ_GUARD_PAGES)
+#define FZ_ARGS_SIZE	(4 * PAGE)
+#define FZ_CANARY_PAGES	1024
+#define FZ_POOL		48
+#define FZ_SYNCS	4
+#define FZ_MAX_ERRNO	64
+#define FZ_LOW_LIMIT	0x10000UL
+#define FZ_USER_TOP	0x800000000000ULL
+#define FZ_SEED		0x75707472ULL
+#define FZ_BO_SMALL	(64UL << 10)
+#define FZ_LOG_MAX	10
+
+enum fz_ioc {
+	FZ_GET_PARAM, FZ_CREATE, FZ_BO_CREATE, FZ_BO_MMAP_OFFSET, FZ_SUBMIT,
+	FZ_UNKNOWN, FZ_NR
+};
+
+static const char *const fz_name[FZ_NR] = {
+	[FZ_GET_PARAM] = "GET_PARAM",
+	[FZ_CREATE] = "CREATE",
+	[FZ_BO_CREATE] = "BO_CREATE",
+	[FZ_BO_MMAP_OFFSET] = "BO_MMAP_OFFSET",
+	[FZ_SUBMIT] = "SUBMIT",
+	[FZ_UNKNOWN] = "unknown",
+};
+
+/*
+ * The errnos uptr_drm.h documents for each ioctl (0 is always fine); any
+ * DRM ioctl may also fail with -EFAULT and -ENODEV (unplugged device).
+ */
+static const int fz_allowed[FZ_NR][12] = {
+	[FZ_GET_PARAM] = { EINVAL, EFAULT, ENODEV },
+	[FZ_CREATE] = { EINVAL, E2BIG, EFAULT, EPERM, EAGAIN, ENOMEM, EINTR,
+			ENOSPC, ENODEV },
+	[FZ_BO_CREATE] = { EINVAL, E2BIG, ENOMEM, EFAULT, ENODEV },
+	[FZ_BO_MMAP_OFFSET] = { ENOENT, EINVAL, EFAULT, ENODEV },
+	[FZ_SUBMIT] = { EINVAL, ENOENT, EACCES, EPERM, EFAULT, EAGAIN, ENODEV,
+			ENOMEM, EINTR },
+	[FZ_UNKNOWN] = { EINVAL, ENOTTY, ENODEV },
+};
+
+static bool fz_documented(enum fz_ioc k, int err)
+{
+	int i;
+
+	for (i = 0; i < (int)ARRAY_SIZE(fz_allowed[k]) && fz_allowed[k][i]; i++)
+		if (fz_allowed[k][i] == err)
+			return true;
+	return false;
+}
+
+static const unsigned int fz_cmd[FZ_UNKNOWN] = {
+	[FZ_GET_PARAM] = DRM_IOCTL_UPTR_GET_PARAM,
+	[FZ_CREATE] = DRM_IOCTL_UPTR_CREATE,
+	[FZ_BO_CREATE] = DRM_IOCTL_UPTR_BO_CREATE,
+	[FZ_BO_MMAP_OFFSET] = DRM_IOCTL_UPTR_BO_MMAP_OFFSET,
+	[FZ_SUBMIT] = DRM_IOCTL_UPTR_SUBMIT,
+};
+
+struct fz_obj {
+	__u32 handle;
+	__u64 size;
+};
+
+struct fuzz {
+	int fd;
+	__u64 rng;
+	__u64 max_obj;
+	long long iter;
+	unsigned char *resv, *arena, *args, *canary;
+	/* Protection of each arena page, to know where the CPU may write. */
+	int prot[FZ_ARENA_PAGES];
+	bool canary_live[FZ_CANARY_PAGES];
+	unsigned int canary_next;
+	long long canary_bad;
+	struct fz_obj pool[FZ_POOL];
+	int npool;
+	__u32 syncs[FZ_SYNCS];
+	bool fenced[FZ_SYNCS];
+	__u64 point;
+	__u32 drain_bo, drain_sync;
+	__u32 max_handle;
+	int since_drain;
+	long long calls[FZ_NR];
+	long long results[FZ_NR][FZ_MAX_ERRNO + 1];
+	long long unexpected, mm_ops, mm_failures, drains, sane_ok;
+};
+
+static __u64 fz_next(struct fuzz *f)
+{
+	/* xorshift64* */
+	f->rng ^= f->rng >> 12;
+	f->rng ^= f->rng << 25;
+	f->rng ^= f->rng >> 27;
+	return f->rng * 0x2545f4914f6cdd1dULL;
+}
+
+static __u64 fz_below(struct fuzz *f, __u64 n)
+{
+	return n ? fz_next(f) % n : 0;
+}
+
+static bool fz_chance(struct fuzz *f, int percent)
+{
+	return fz_below(f, 100) < (__u64)percent;
+}
+
+static unsigned long fz_resv_end(struct fuzz *f)
+{
+	return (unsigned long)f->resv + FZ_RESV_PAGES * PAGE;
+}
+
+/* Canary byte @off of the canary area: never all zeroes, page-unique. */
+static unsigned char fz_canary_byte(size_t off)
+{
+	return uptr_pattern_byte(off, 0xc5) | 1;
+}
+
+static void fz_canary_fill(struct fuzz *f, unsigned int slot)
+{
+	unsigned char *p = f->canary + (size_t)slot * PAGE;
+	size_t i;
+
+	for (i = 0; i < PAGE; i++)
+		p[i] = fz_canary_byte((size_t)slot * PAGE + i);
+}
+
+/* Returns the first bad byte of canary page @slot, or -1. */
+static ssize_t fz_canary_check(struct fuzz *f, unsigned int slot)
+{
+	const unsigned char *p = f->canary + (size_t)slot * PAGE;
+	size_t i;
+
+	for (i = 0; i < PAGE; i++)
+		if (p[i] != fz_canary_byte((size_t)slot * PAGE + i))
+			return i;
+	return -1;
+}
+
+/*
+ * Replace @n canary pages with fresh ones, after checking them: the new
+ * pages are likely the arena pages just freed.
+ */
+static void fz_canary_recycle(struct fuzz *f, unsigned long n)
+{
+	while (n--) {
+		unsigned int slot = f->canary_next++ % FZ_CANARY_PAGES;
+		unsigned char *p = f->canary + (size_t)slot * PAGE;
+
+		if (f->canary_live[slot] && fz_canary_check(f, slot) >= 0) {
+			if (!f->canary_bad++)
+				ksft_print_msg("fuzz: iteration %lld: canary page %u corrupted\n",
+					       f->iter, slot);
+		}
+		if (mmap(p, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != p) {
+			f->canary_bad++;
+			continue;
+		}
+		fz_canary_fill(f, slot);
+		f->canary_live[slot] = true;
+	}
+}
+
+/*
+ * Could a CREATE with these arguments, as the kernel sees them, make an
+ * object over memory other than the arena? Arguments the driver rejects
+ * before it looks at the range are safe, and so are ranges in the
+ * reservation, below 64 KiB (never mapped) or above 2^47 (not user).
+ */
+static bool fz_create_safe(struct fuzz *f, const struct drm_uptr_create *c)
+{
+	__u64 end;
+
+	if (c->extensions || c->pad || c->flags & ~DRM_UPTR_CREATE_FLAGS)
+		return true;
+	if (!c->user_size || (c->user_ptr | c->user_size) & (PAGE - 1))
+		return true;
+	if (__builtin_add_overflow(c->user_ptr, c->user_size, &end))
+		return true;
+	if (c->user_size > f->max_obj)
+		return true;
+	if (end <= FZ_LOW_LIMIT || c->user_ptr >= FZ_USER_TOP)
+		return true;
+	return c->user_ptr >= (unsigned long)f->resv && end <= fz_resv_end(f);
+}
+
+/* Device buffers stay small, or so large that they are refused. */
+static bool fz_bo_create_safe(const struct drm_uptr_bo_create *c)
+{
+	return c->size <= FZ_BO_SMALL || c->size > (1ULL << 30);
+}
+
+/* A random handle: mostly one that exists, sometimes not. */
+static __u32 fz_handle(struct fuzz *f, __u64 *size)
+{
+	__u64 r = fz_below(f, 100);
+
+	*size = PAGE;
+	if (r < 85 && f->npool) {
+		struct fz_obj *o = &f->pool[fz_below(f, f->npool)];
+
+		*size = o->size;
+		return o->handle;
+	}
+	if (r < 90)
+		return 0;
+	if (r < 95)
+		return f->drain_bo;
+	return fz_next(f);
+}
+
+static void fz_gen_create(struct fuzz *f, struct drm_uptr_create *c)
+{
+	unsigned long pages, page;
+	__u64 r = fz_below(f, 100);
+
+	memset(c, 0, sizeof(*c));
+	c->flags = fz_chance(f, 5) ? (__u32)fz_next(f) : fz_below(f, 8);
+	if (fz_chance(f, 3))
+		c->extensions = fz_next(f);
+	if (fz_chance(f, 3))
+		c->pad = fz_next(f);
+
+	page = fz_below(f, FZ_RESV_PAGES);
+	pages = 1 + fz_below(f, FZ_RESV_PAGES - page);
+	c->user_ptr = (unsigned long)f->resv + page * PAGE;
+	c->user_size = pages * PAGE;
+	if (r < 50) {
+		/* In the reservation, guards included. */
+	} else if (r < 60) {
+		c->user_ptr += fz_chance(f, 50) ? 1 + fz_below(f, PAGE - 1) : 0;
+		c->user_size -= fz_chance(f, 50) ? 1 + fz_below(f, PAGE - 1) : 0;
+	} else if (r < 65) {
+		c->user_ptr = 0;
+		c->user_size = (1 + fz_below(f, 8)) * PAGE;
+	} else if (r < 70) {
+		c->user_ptr = (1 + fz_below(f, 7)) * PAGE;
+		c->user_size = (1 + fz_below(f, 8)) * PAGE;
+	} else if (r < 75) {
+		c->user_ptr = 0xffff888000000000ULL + fz_below(f, 1 << 20) * PAGE;
+		c->user_size = (1 + fz_below(f, 16)) * PAGE;
+	} else if (r < 80) {
+		c->user_ptr = FZ_USER_TOP - PAGE * fz_below(f, 2);
+		c->user_size = (1 + fz_below(f, 4)) * PAGE;
+	} else if (r < 85) {
+		c->user_ptr = ~0ULL & ~(PAGE - 1);
+		c->user_size = (1 + fz_below(f, 4)) * PAGE;
+	} else if (r < 90) {
+		c->user_size = f->max_obj + PAGE * (1 + fz_below(f, 1024));
+	} else if (r < 95) {
+		c->user_size = 0;
+	} else {
+		c->user_ptr = fz_next(f) & ~(PAGE - 1);
+		c->user_size = fz_next(f) & ~(PAGE - 1);
+	}
+}
+
+static void fz_gen_submit(struct fuzz *f, struct drm_uptr_submit *s,
+			  unsigned char *space, size_t space_len)
+{
+	struct drm_uptr_sync *syncs;
+	unsigned int i, count, stride;
+	unsigned char *cmds;
+	__u64 r;
+
+	memset(s, 0, sizeof(*s));
+	r = fz_below(f, 100);
+	count = r < 75 ? 1 + fz_below(f, 4) : r < 85 ? 0 :
+		r < 90 ? 256 + fz_below(f, 2) : (__u32)fz_next(f);
+	r = fz_below(f, 100);
+	stride = r < 80 ? sizeof(struct drm_uptr_cmd) :
+		 r < 85 ? sizeof(struct drm_uptr_cmd) - 8 :
+		 r < 95 ? sizeof(struct drm_uptr_cmd) + 8 :
+		 fz_below(f, 2 * PAGE);
+	s->cmd_count = count;
+	s->cmd_stride = stride;
+	s->flags = fz_chance(f, 3) ? (__u32)fz_next(f) : 0;
+
+	/* Commands at the start of @space, syncs at its end. */
+	syncs = (struct drm_uptr_sync *)(space + space_len - 4 * sizeof(*syncs));
+	cmds = space;
+	memset(space, 0, space_len);
+	for (i = 0; i < count && i < 512 && (i + 1) * (size_t)stride <=
+	     space_len - 4 * sizeof(*syncs); i++) {
+		struct drm_uptr_cmd *cmd = (void *)(cmds + i * (size_t)stride);
+		__u64 ssize, dsize, max;
+
+		cmd->op = fz_chance(f, 90) ? 1 + fz_below(f, 3) : fz_next(f);
+		cmd->src_handle = fz_handle(f, &ssize);
+		cmd->dst_handle = fz_handle(f, &dsize);
+		max = ssize < dsize ? ssize : dsize;
+		if (cmd->op == DRM_UPTR_OP_FILL && fz_chance(f, 90))
+			cmd->src_handle = 0;
+		if (cmd->op == DRM_UPTR_OP_CHECKSUM)
+			max = ssize;
+		cmd->length = (1 + fz_below(f, max)) & ~3ULL;
+		if (!cmd->length)
+			cmd->length = 4;
+		cmd->src_offset = fz_below(f, ssize - cmd->length + 1) & ~3ULL;
+		cmd->dst_offset = fz_below(f, dsize - cmd->length + 1) & ~3ULL;
+		if (cmd->op == DRM_UPTR_OP_CHECKSUM)
+			cmd->dst_offset = fz_below(f, dsize - 7) & ~7ULL;
+		if (cmd->op == DRM_UPTR_OP_FILL)
+			cmd->pattern = fz_next(f);
+		if (fz_chance(f, 5))
+			cmd->length = fz_next(f) >> fz_below(f, 64);
+		if (fz_chance(f, 5))
+			cmd->src_offset = fz_next(f) >> fz_below(f, 64);
+		if (fz_chance(f, 5))
+			cmd->dst_offset = fz_next(f) >> fz_below(f, 64);
+		if (fz_chance(f, 3))
+			cmd->flags = fz_next(f);
+		if (fz_chance(f, 3))
+			cmd->pad = fz_next(f);
+		if (fz_chance(f, 3))
+			cmd->pattern = fz_next(f);
+		if (stride > sizeof(*cmd) && stride < PAGE && fz_chance(f, 50))
+			cmds[i * (size_t)stride + sizeof(*cmd)] = 1;
+	}
+
+	r = fz_below(f, 100);
+	s->cmds = (__u64)(uintptr_t)cmds;
+	if (r < 3)
+		s->cmds = 0;
+	else if (r < 6)
+		s->cmds = 0xffffffff81000000ULL;
+	else if (r < 9)
+		s->cmds = (__u64)(uintptr_t)(f->args + FZ_ARGS_SIZE - 16);
+	else if (r < 12)
+		s->cmds = (__u64)(uintptr_t)(f->arena +
+					     fz_below(f, FZ_ARENA_PAGES * PAGE));
+
+	r = fz_below(f, 100);
+	if (r < 80) {
+		s->in_sync_count = 0;
+	} else if (r < 95) {
+		s->in_sync_count = 1 + fz_below(f, 2);
+		for (i = 0; i < s->in_sync_count; i++) {
+			syncs[i].handle = f->syncs[fz_below(f, FZ_SYNCS)];
+			syncs[i].point = fz_chance(f, 70) ? 0 :
+					 fz_below(f, f->point + 2);
+			syncs[i].flags = fz_chance(f, 5) ? fz_next(f) : 0;
+		}
+	} else {
+		s->in_sync_count = fz_below(f, 70);
+	}
+	s->in_syncs = (__u64)(uintptr_t)syncs;
+	if (fz_chance(f, 3))
+		s->in_syncs = fz_chance(f, 50) ? 0 : 0xffff888000000000ULL;
+
+	r = fz_below(f, 100);
+	if (r < 55) {
+		s->out_sync.handle = f->syncs[fz_below(f, FZ_SYNCS - 1)];
+	} else if (r < 70) {
+		s->out_sync.handle = f->syncs[FZ_SYNCS - 1];
+		s->out_sync.point = ++f->point;
+	} else if (r < 95) {
+		s->out_sync.handle = 0;
+	} else {
+		s->out_sync.handle = fz_next(f);
+		s->out_sync.point = fz_next(f);
+		s->out_sync.flags = fz_chance(f, 50) ? fz_next(f) : 0;
+	}
+}
+
+/* A random byte range of an object of @size bytes, @align aligned. */
+static void fz_range(struct fuzz *f, __u64 size, __u64 align, __u64 *off,
+		     __u64 *len)
+{
+	__u64 max = size < (256 << 10) ? size : (256 << 10);
+
+	*len = (1 + fz_below(f, max / align)) * align;
+	*off = fz_below(f, (size - *len) / align + 1) * align;
+}
+
+/*
+ * A well-formed submission: only the state of the memory under the
+ * objects (and which handles still exist) decides whether it runs.
+ */
+static void fz_gen_sane_submit(struct fuzz *f, struct drm_uptr_submit *s,
+			       unsigned char *space)
+{
+	struct drm_uptr_cmd *cmds = (void *)space;
+	struct drm_uptr_sync *in = (void *)(space + 4 * sizeof(*cmds));
+	unsigned int i, n;
+	__u64 ssize, dsize;
+
+	memset(s, 0, sizeof(*s));
+	memset(space, 0, 4 * sizeof(*cmds) + 2 * sizeof(*in));
+	s->cmd_count = 1 + fz_below(f, 3);
+	s->cmd_stride = sizeof(*cmds);
+	s->cmds = (__u64)(uintptr_t)cmds;
+	for (i = 0; i < s->cmd_count; i++) {
+		struct drm_uptr_cmd *c = &cmds[i];
+
+		c->op = 1 + fz_below(f, 3);
+		c->dst_handle = fz_handle(f, &dsize);
+		switch (c->op) {
+		case DRM_UPTR_OP_FILL:
+			fz_range(f, dsize, 4, &c->dst_offset, &c->length);
+			c->pattern = fz_next(f);
+			break;
+		case DRM_UPTR_OP_COPY:
+			c->src_handle = fz_handle(f, &ssize);
+			fz_range(f, ssize < dsize ? ssize : dsize, 1,
+				 &c->src_offset, &c->length);
+			c->dst_offset = fz_below(f, dsize - c->length + 1);
+			break;
+		default:
+			c->src_handle = fz_handle(f, &ssize);
+			fz_range(f, ssize, 4, &c->src_offset, &c->length);
+			c->dst_offset = fz_below(f, dsize - 8 + 1);
+			break;
+		}
+	}
+	for (i = 0, n = 0; i < FZ_SYNCS && n < 2; i++) {
+		if (!f->fenced[i] || fz_chance(f, 70))
+			continue;
+		in[n].handle = f->syncs[i];
+		in[n++].point = i == FZ_SYNCS - 1 ? f->point : 0;
+	}
+	s->in_syncs = (__u64)(uintptr_t)in;
+	s->in_sync_count = n;
+	if (fz_chance(f, 80))
+		s->out_sync.handle = f->syncs[fz_below(f, FZ_SYNCS - 1)];
+}
+
+/* After a successful SUBMIT: its out-syncobj now holds a fence. */
+static void fz_submitted(struct fuzz *f, const struct drm_uptr_submit *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < FZ_SYNCS; i++)
+		if (s->out_sync.handle == f->syncs[i])
+			f->fenced[i] = true;
+}
+
+/* What the kernel copies in: the first @in bytes of @arg, then zeroes. */
+static void fz_kernel_view(void *view, size_t view_len, const void *arg,
+			   size_t in)
+{
+	memset(view, 0, view_len);
+	memcpy(view, arg, in < view_len ? in : view_len);
+}
+
+static void fz_pool_add(struct fuzz *f, __u32 handle, __u64 size)
+{
+	if (handle > f->max_handle)
+		f->max_handle = handle;
+	if (f->npool == FZ_POOL) {
+		int victim = fz_below(f, FZ_POOL);
+
+		uptr_gem_close(f->fd, f->pool[victim].handle);
+		f->pool[victim] = f->pool[--f->npool];
+	}
+	f->pool[f->npool++] = (struct fz_obj){ .handle = handle, .size = size };
+}
+
+/* Record one result; returns false if it is not documented. */
+static bool fz_record(struct fuzz *f, enum fz_ioc k, unsigned int cmd,
+		      int ret)
+{
+	int e = -ret;
+
+	f->calls[k]++;
+	f->results[k][!e ? 0 : e > 0 && e < FZ_MAX_ERRNO ? e : FZ_MAX_ERRNO]++;
+	if (!ret || fz_documented(k, e))
+		return true;
+	if (f->unexpected++ < FZ_LOG_MAX)
+		ksft_print_msg("fuzz: iteration %lld: %s (cmd 0x%08x) returned %d\n",
+			       f->iter, fz_name[k], cmd, ret);
+	return false;
+}
+
+/* Wait for every job queued so far: one ring, in order. */
+static int fz_drain(struct fuzz *f)
+{
+	struct uptr_job j = {};
+
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, f->drain_bo, 0, PAGE,
+		     0xd7a1d7a1);
+	f->since_drain = 0;
+	f->drains++;
+	return uptr_run_job(f->fd, f->drain_sync, &j);
+}
+
+/*
+ * Pick the ioctl's argument pointer. Unless @any_content, the kernel must
+ * read exactly the checked arguments at f->args, or nothing at all.
+ */
+static void *fz_arg_ptr(struct fuzz *f, size_t size, bool any_content)
+{
+	__u64 r = fz_below(f, 100);
+
+	if (r < 85)
+		return f->args;
+	if (r < 89 || (!any_content && r < 93))
+		return NULL;
+	if (r < 93 || !any_content)
+		return (void *)(uintptr_t)(0xffff888000000000ULL +
+					   fz_below(f, 1 << 20) * PAGE);
+	if (r < 97)
+		/* Straddles the guard page after the argument area. */
+		return f->args + FZ_ARGS_SIZE - 1 - fz_below(f, size);
+	return f->arena + fz_below(f, FZ_ARENA_PAGES * PAGE);
+}
+
+/* One random ioctl. Returns false if its result is not documented. */
+static bool fz_ioctl(struct fuzz *f)
+{
+	static const size_t sizes[FZ_UNKNOWN] = {
+		[FZ_GET_PARAM] = sizeof(struct drm_uptr_get_param),
+		[FZ_CREATE] = sizeof(struct drm_uptr_create),
+		[FZ_BO_CREATE] = sizeof(struct drm_uptr_bo_create),
+		[FZ_BO_MMAP_OFFSET] = sizeof(struct drm_uptr_bo_mmap_offset),
+		[FZ_SUBMIT] = sizeof(struct drm_uptr_submit),
+	};
+	union {
+		struct drm_uptr_get_param gp;
+		struct drm_uptr_create cr;
+		struct drm_uptr_bo_create bc;
+		struct drm_uptr_bo_mmap_offset mo;
+		struct drm_uptr_submit sb;
+		unsigned char raw[512];
+	} a, view;
+	unsigned int cmd, nr, size, dir;
+	bool sane = false;
+	enum fz_ioc k;
+	size_t in;
+	void *arg;
+	__u64 r;
+	int ret;
+
+	r = fz_below(f, 100);
+	k = r < 40 ? FZ_SUBMIT : r < 60 ? FZ_CREATE : r < 70 ? FZ_BO_CREATE :
+	    r < 80 ? FZ_BO_MMAP_OFFSET : r < 88 ? FZ_GET_PARAM : FZ_UNKNOWN;
+	memset(&a, 0, sizeof(a));
+	view = a;
+
+	if (k == FZ_UNKNOWN) {
+		nr = DRM_COMMAND_BASE + 5 +
+		     fz_below(f, DRM_COMMAND_END - DRM_COMMAND_BASE - 5);
+		for (in = 0; in < sizeof(a.raw); in++)
+			a.raw[in] = fz_next(f);
+		cmd = _IOC(fz_below(f, 4), DRM_IOCTL_BASE, nr,
+			   fz_below(f, sizeof(a.raw)));
+		if (fz_chance(f, 10))
+			cmd = _IOC(fz_below(f, 4), 'X', nr, fz_below(f, 64));
+		in = sizeof(a.raw);
+	} else {
+		cmd = fz_cmd[k];
+		nr = _IOC_NR(cmd);
+		sane = k == FZ_SUBMIT && fz_chance(f, 50);
+		if (!sane && fz_chance(f, 10)) {
+			/* The right number, a wrong direction or size. */
+			r = fz_below(f, 4);
+			size = r == 0 ? 0 : r == 1 ? sizes[k] - 8 :
+			       r == 2 ? sizes[k] + 8 : fz_below(f, 256);
+			cmd = _IOC(fz_below(f, 4), DRM_IOCTL_BASE, nr, size);
+		}
+		dir = _IOC_DIR(cmd);
+		in = dir & _IOC_WRITE ? _IOC_SIZE(cmd) : 0;
+	}
+
+	switch (k) {
+	case FZ_GET_PARAM:
+		a.gp.param = fz_chance(f, 90) ? fz_below(f, 8) : fz_next(f);
+		a.gp.pad = fz_chance(f, 5) ? fz_next(f) : 0;
+		a.gp.value = fz_next(f);
+		break;
+	case FZ_CREATE:
+		fz_gen_create(f, &a.cr);
+		fz_kernel_view(&view, sizeof(view.cr), &a, in);
+		if (!fz_create_safe(f, &view.cr)) {
+			/* Whatever the truncation, this stays in the arena. */
+			a.cr = (struct drm_uptr_create){
+				.user_ptr = (unsigned long)f->arena,
+				.user_size = PAGE,
+			};
+		}
+		fz_kernel_view(&view, sizeof(view.cr), &a, in);
+		if (!fz_create_safe(f, &view.cr))
+			return true;
+		break;
+	case FZ_BO_CREATE:
+		r = fz_below(f, 100);
+		a.bc.size = r < 80 ? 1 + fz_below(f, FZ_BO_SMALL) :
+			    r < 90 ? 0 : (1ULL << 30) + 1 + fz_below(f, 1ULL << 40);
+		a.bc.flags = fz_chance(f, 5) ? fz_next(f) : 0;
+		fz_kernel_view(&view, sizeof(view.bc), &a, in);
+		if (!fz_bo_create_safe(&view.bc))
+			return true;
+		break;
+	case FZ_BO_MMAP_OFFSET:
+		a.mo.handle = fz_handle(f, &a.mo.offset);
+		a.mo.pad = fz_chance(f, 5) ? fz_next(f) : 0;
+		break;
+	case FZ_SUBMIT:
+		if (sane)
+			fz_gen_sane_submit(f, &a.sb, f->args + sizeof(a));
+		else
+			fz_gen_submit(f, &a.sb, f->args + sizeof(a),
+				      FZ_ARGS_SIZE - sizeof(a));
+		break;
+	default:
+		break;
+	}
+
+	/* CREATE and BO_CREATE only ever read what was checked above. */
+	arg = sane ? f->args :
+	      fz_arg_ptr(f, sizeof(a), k != FZ_CREATE && k != FZ_BO_CREATE);
+	if (arg == f->args)
+		memcpy(arg, &a, sizeof(a));
+	ret = uptr_ioctl_once(f->fd, cmd, arg);
+
+	if (!ret && arg == f->args && _IOC_DIR(cmd) & _IOC_READ &&
+	    _IOC_SIZE(cmd) >= 16) {
+		memcpy(&a, arg, sizeof(a));
+		if (k == FZ_CREATE && _IOC_SIZE(cmd) >= 32)
+			fz_pool_add(f, a.cr.handle, view.cr.user_size);
+		if (k == FZ_BO_CREATE)
+			fz_pool_add(f, a.bc.handle,
+				    (view.bc.size + PAGE - 1) & ~(PAGE - 1));
+	}
+	if (!ret && k == FZ_SUBMIT) {
+		fz_submitted(f, &a.sb);
+		if (sane)
+			f->sane_ok++;
+		if (++f->since_drain >= 16 && fz_drain(f) != 1)
+			return fz_record(f, k, cmd, -ETIME);
+	}
+	return fz_record(f, k, cmd, ret);
+}
+
+static void fz_mm_fail(struct fuzz *f, const char *what)
+{
+	if (f->mm_failures++ < FZ_LOG_MAX)
+		ksft_print_msg("fuzz: iteration %lld: %s failed: %s\n",
+			       f->iter, what, strerror(errno));
+}
+
+/* One random mm operation on the arena. */
+static void fz_mm(struct fuzz *f)
+{
+	static const int prots[] = {
+		PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ,
+		PROT_NONE,
+	};
+	static const int advice[] = {
+		MADV_DONTNEED, MADV_COLD, MADV_PAGEOUT, MADV_FREE,
+		MADV_WILLNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+	};
+	unsigned long page = fz_below(f, FZ_ARENA_PAGES), n, i;
+	unsigned char *addr = f->arena + page * PAGE;
+	int prot = prots[fz_below(f, ARRAY_SIZE(prots))];
+	int adv, op = fz_below(f, 6);
+	size_t len;
+	void *p;
+
+	n = 1 + fz_below(f, FZ_ARENA_PAGES - page < 16 ?
+			    FZ_ARENA_PAGES - page : 16);
+	len = n * PAGE;
+	f->mm_ops++;
+	switch (op) {
+	case 0:
+		/* munmap, an ioctl while there is a hole, then mmap. */
+		for (i = 0; i < n; i++)
+			f->prot[page + i] = PROT_NONE;
+		if (munmap(addr, len)) {
+			fz_mm_fail(f, "munmap");
+			return;
+		}
+		fz_ioctl(f);
+		p = mmap(addr, len, prot,
+			 MAP_FIXED_NOREPLACE | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != addr) {
+			fz_mm_fail(f, "mmap(MAP_FIXED_NOREPLACE)");
+			return;
+		}
+		fz_canary_recycle(f, n);
+		break;
+	case 1:
+		for (i = 0; i < n; i++)
+			f->prot[page + i] = PROT_NONE;
+		p = mmap(addr, len, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+		if (p != addr) {
+			fz_mm_fail(f, "mmap(MAP_FIXED)");
+			return;
+		}
+		fz_canary_recycle(f, n);
+		break;
+	case 2:
+		for (i = 0; i < n; i++)
+			f->prot[page + i] = PROT_NONE;
+		if (mprotect(addr, len, prot)) {
+			fz_mm_fail(f, "mprotect");
+			return;
+		}
+		break;
+	case 3:
+		adv = advice[fz_below(f, ARRAY_SIZE(advice))];
+		/* MADV_PAGEOUT and MADV_FREE may be refused: no swap. */
+		if (madvise(addr, len, adv) && adv != MADV_PAGEOUT &&
+		    adv != MADV_FREE) {
+			fz_mm_fail(f, "madvise");
+			return;
+		}
+		if (adv == MADV_DONTNEED || adv == MADV_FREE)
+			fz_canary_recycle(f, n);
+		return;
+	default:
+		/* The CPU writes where it may. */
+		for (i = 0; i < n; i++)
+			if (f->prot[page + i] & PROT_WRITE)
+				memset(addr + i * PAGE, fz_next(f), PAGE);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		f->prot[page + i] = prot;
+}
+
+FIXTURE(fuzz) {
+	struct fuzz *f;
+	int objs0;
+	char dir[256];
+};
+
+FIXTURE_SETUP(fuzz)
+{
+	const char *env = getenv("UPTR_FUZZ_SEED");
+	struct fuzz *f;
+	unsigned int i;
+	void *p;
+
+	f = calloc(1, sizeof(*f));
+	ASSERT_NE(NULL, f);
+	self->f = f;
+	f->fd = uptr_open_render();
+	if (f->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
+		SKIP(return, "no uptr debugfs directory: counters are needed");
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
+	ASSERT_EQ(0, uptr_get_param(f->fd, DRM_UPTR_PARAM_MAX_OBJECT_SIZE,
+				    &f->max_obj));
+	f->rng = env ? strtoull(env, NULL, 0) : FZ_SEED;
+	if (!f->rng)
+		f->rng = FZ_SEED;
+
+	/* Reserve everything first, then open the usable parts. */
+	p = mmap(NULL, FZ_RESV_PAGES * PAGE, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	f->resv = p;
+	f->arena = f->resv + FZ_GUARD_PAGES * PAGE;
+	ASSERT_EQ(0, mprotect(f->arena, FZ_ARENA_PAGES * PAGE,
+			      PROT_READ | PROT_WRITE));
+	for (i = 0; i < FZ_ARENA_PAGES; i++)
+		f->prot[i] = PROT_READ | PROT_WRITE;
+	uptr_fill_pattern(f->arena, FZ_ARENA_PAGES * PAGE, 0x55);
+
+	p = mmap(NULL, FZ_ARGS_SIZE + PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	f->args = p;
+	ASSERT_EQ(0, mprotect(f->args + FZ_ARGS_SIZE, PAGE, PROT_NONE));
+
+	p = mmap(NULL, FZ_CANARY_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	f->canary = p;
+	for (i = 0; i < FZ_CANARY_PAGES; i++) {
+		fz_canary_fill(f, i);
+		f->canary_live[i] = true;
+	}
+
+	ASSERT_EQ(0, uptr_bo_create(f->fd, PAGE, &f->drain_bo, NULL));
+	ASSERT_EQ(0, uptr_syncobj_create(f->fd, &f->drain_sync));
+	for (i = 0; i < FZ_SYNCS; i++)
+		ASSERT_EQ(0, uptr_syncobj_create(f->fd, &f->syncs[i]));
+	self->objs0 = uptr_debugfs_objects(self->dir, 0, NULL);
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+	struct fuzz *f = self->f;
+
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->resv)
+		munmap(f->resv, FZ_RESV_PAGES * PAGE);
+	if (f->args)
+		munmap(f->args, FZ_ARGS_SIZE + PAGE);
+	if (f->canary)
+		munmap(f->canary, FZ_CANARY_PAGES * PAGE);
+	free(f);
+}
+
+static void fz_report(struct fuzz *f)
+{
+	char line[512];
+	int k, e, len;
+
+	for (k = 0; k < FZ_NR; k++) {
+		len = snprintf(line, sizeof(line), "%s: %lld calls:",
+			       fz_name[k], f->calls[k]);
+		for (e = 0; e <= FZ_MAX_ERRNO && len < (int)sizeof(line); e++) {
+			if (!f->results[k][e])
+				continue;
+			len += snprintf(line + len, sizeof(line) - len,
+					" %s%s=%lld", e ? "-" : "",
+					e == FZ_MAX_ERRNO ? "other" :
+					e ? strerrorname_np(e) : "0",
+					f->results[k][e]);
+		}
+		ksft_print_msg("fuzz: %s\n", line);
+	}
+}
+
+TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
+	       2 * MAX_SECONDS)
+{
+	struct fuzz *f = self->f;
+	long long end, t0 = now_ms(), submitted0, timedout0;
+	struct uptr_stats s0, s1;
+	__u64 seed = f->rng;
+	struct uptr_job j = {};
+	unsigned int i;
+	ssize_t bad;
+	__u32 h;
+
+	ksft_print_msg("fuzz: seed 0x%llx (replay with UPTR_FUZZ_SEED=0x%llx), %d s\n",
+		       (unsigned long long)seed, (unsigned long long)seed,
+		       stress_seconds());
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
+	submitted0 = jobs_submitted();
+	timedout0 = uptr_debugfs_value("uptr_engine", "jobs_timedout");
+	end = t0 + stress_seconds() * 1000LL;
+	for (f->iter = 0; now_ms() < end; f->iter++) {
+		if (fz_chance(f, 15))
+			fz_mm(f);
+		else
+			fz_ioctl(f);
+	}
+	ASSERT_EQ(1, fz_drain(f));
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s1));
+
+	fz_report(f);
+	ksft_print_msg("fuzz: %lld iterations in %lld ms, %lld mm operations, %lld drains\n",
+		       f->iter, now_ms() - t0, f->mm_ops, f->drains);
+	ksft_print_msg("fuzz: %lld jobs queued (%lld well-formed)\n",
+		       jobs_submitted() - submitted0, f->sane_ok);
+	ksft_print_msg("fuzz: +%lld invalidations, +%lld pages faulted\n",
+		       s1.invalidations - s0.invalidations,
+		       s1.pages_faulted - s0.pages_faulted);
+
+	EXPECT_EQ(0, f->unexpected);
+	EXPECT_EQ(0, f->mm_failures);
+	/* The fuzzer reached the code past the argument checks. */
+	EXPECT_GT(f->results[FZ_CREATE][0], 0);
+	EXPECT_GT(f->results[FZ_BO_CREATE][0], 0);
+	EXPECT_GT(f->results[FZ_BO_MMAP_OFFSET][0], 0);
+	EXPECT_GT(f->results[FZ_GET_PARAM][0], 0);
+	EXPECT_GT(f->results[FZ_SUBMIT][0], 0);
+	EXPECT_EQ(timedout0, uptr_debugfs_value("uptr_engine", "jobs_timedout"));
+
+	/* No byte outside the objects changed: check every canary page. */
+	for (i = 0; i < FZ_CANARY_PAGES; i++) {
+		if (!f->canary_live[i])
+			continue;
+		bad = fz_canary_check(f, i);
+		if (bad >= 0 && !f->canary_bad++)
+			ksft_print_msg("fuzz: canary page %u byte %zd is 0x%02x\n",
+				       i, bad, f->canary[i * PAGE + bad]);
+	}
+	EXPECT_EQ(0, f->canary_bad);
+
+	/* The device still moves data between CPU and device memory. */
+	ASSERT_EQ(0, mprotect(f->arena, PAGE, PROT_READ | PROT_WRITE));
+	uptr_fill_pattern(f->arena, PAGE, 0x56);
+	ASSERT_EQ(0, uptr_create(f->fd, f->arena, PAGE, 0, &h));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, f->drain_bo, 0, PAGE, 0);
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, PAGE, 0x600d600d);
+	ASSERT_EQ(1, uptr_run_job(f->fd, f->drain_sync, &j));
+	EXPECT_EQ(-1, check_words(f->arena, PAGE, 0x600d600d));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, f->drain_bo, 0, h, 0, PAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(f->fd, f->drain_sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(f->arena, PAGE, 0x56));
+}
+
+TEST_HARNESS_MAIN
