@@ -76,7 +76,8 @@ void uptr_test_switch_mm(struct mm_struct *from, struct mm_struct *to)
 }
 
 /**
- * uptr_test_map() - anonymous private memory in the test's mm
+ * uptr_test_map() - anonymous private memory in the test's mm, with
+ * MAP_NORESERVE so that a large range costs nothing until it is touched
  * @test: the test; gets a user mm if it has none yet
  * @npages: size in pages
  * @prot: PROT_* bits
@@ -89,7 +90,7 @@ unsigned long uptr_test_map(struct kunit *test, unsigned long npages,
 	unsigned long addr;
 
 	addr = kunit_vm_mmap(test, NULL, 0, npages << PAGE_SHIFT, prot,
-			     MAP_PRIVATE | MAP_ANONYMOUS, 0);
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, 0);
 	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap failed");
 	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
 	return addr;
