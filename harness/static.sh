@@ -22,23 +22,24 @@ mapfile -t cfiles < <(find drivers/gpu/drm/uptr tools/testing/selftests/drm/uptr
 	-name '*.[ch]' | sort; echo include/uapi/drm/uptr_drm.h)
 mapfile -t kdocfiles < <(find drivers/gpu/drm/uptr -name '*.[ch]' | sort; echo include/uapi/drm/uptr_drm.h)
 
-# Any ERROR, WARNING or CHECK fails, except CHECKs in tracepoint headers,
-# whose TRACE_EVENT() layout checkpatch does not understand.
-for f in "${cfiles[@]}"; do
-	n=$(echo "$f" | tr '/' '_')
-	level='ERROR|WARNING|CHECK'
-	case "$f" in *_trace.h) level='ERROR|WARNING' ;; esac
-	perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
-		--ignore FILE_PATH_CHANGES -f "$f" 2>&1 |
-		grep -E "$level" >"$dir/checkpatch-$n.log" || true
-	result "checkpatch --strict $f" "$dir/checkpatch-$n.log"
-done
-
-for f in "${kdocfiles[@]}"; do
-	n=$(echo "$f" | tr '/' '_')
-	scripts/kernel-doc -none -Wall "$f" >"$dir/kernel-doc-$n.log" 2>&1 || true
-	result "kernel-doc -Wall $f" "$dir/kernel-doc-$n.log"
-done
+# Per-file checks run in parallel and are cached by content.
+export CACHE=$OUT/static-cache
+TOOLSUM=$(cat scripts/checkpatch.pl scripts/kernel-doc "$TOP/harness/static-file.sh" |
+	sha256sum | cut -c1-32)
+export TOOLSUM
+mkdir -p "$CACHE"
+per_file() { # per_file KIND NAME-PREFIX FILES...
+	local kind=$1 prefix=$2 f n
+	shift 2
+	printf '%s\n' "$@" | xargs -P "$JOBS" -I{} sh -c \
+		"\"$TOP/harness/static-file.sh\" $kind {} >\"$dir/$kind-\$(echo {} | tr / _).log\""
+	for f in "$@"; do
+		n=$(echo "$f" | tr '/' '_')
+		result "$prefix $f" "$dir/$kind-$n.log"
+	done
+}
+per_file checkpatch "checkpatch --strict" "${cfiles[@]}"
+per_file kernel-doc "kernel-doc -Wall" "${kdocfiles[@]}"
 
 # Every DOC: section that uptr.rst pulls in must exist.
 { grep -A1 -E '^\.\. kernel-doc::' Documentation/gpu/uptr.rst || true; } |
