@@ -27,24 +27,6 @@
 #define NBO_PAGES	4
 #define BO_SIZE		(NBO_PAGES * PAGE)
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static int stress_seconds(void)
-{
-	const char *env = getenv("UPTR_STRESS_SECONDS");
-	int s = env ? atoi(env) : 10;
-
-	if (s < 1)
-		s = 1;
-	return s > MAX_SECONDS ? MAX_SECONDS : s;
-}
-
 static long long jobs_submitted(void)
 {
 	return uptr_debugfs_value("uptr_engine", "jobs_submitted");
@@ -1411,7 +1393,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 	       2 * MAX_SECONDS)
 {
 	struct fuzz *f = self->f;
-	long long end, t0 = now_ms(), submitted0, timedout0;
+	long long end, t0 = uptr_now_ms(), submitted0, timedout0;
 	struct uptr_stats s0, s1;
 	__u64 seed = f->rng;
 	struct uptr_job j = {};
@@ -1421,12 +1403,12 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 
 	ksft_print_msg("fuzz: seed 0x%llx (replay with UPTR_FUZZ_SEED=0x%llx), %d s\n",
 		       (unsigned long long)seed, (unsigned long long)seed,
-		       stress_seconds());
+		       uptr_stress_seconds(MAX_SECONDS));
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	submitted0 = jobs_submitted();
 	timedout0 = uptr_debugfs_value("uptr_engine", "jobs_timedout");
-	end = t0 + stress_seconds() * 1000LL;
-	for (f->iter = 0; now_ms() < end; f->iter++) {
+	end = t0 + uptr_stress_seconds(MAX_SECONDS) * 1000LL;
+	for (f->iter = 0; uptr_now_ms() < end; f->iter++) {
 		if (fz_chance(f, 15))
 			fz_mm(f);
 		else
@@ -1437,7 +1419,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 
 	fz_report(f);
 	ksft_print_msg("fuzz: %lld iterations in %lld ms, %lld mm operations, %lld drains\n",
-		       f->iter, now_ms() - t0, f->mm_ops, f->drains);
+		       f->iter, uptr_now_ms() - t0, f->mm_ops, f->drains);
 	ksft_print_msg("fuzz: %lld jobs queued (%lld well-formed)\n",
 		       jobs_submitted() - submitted0, f->sane_ok);
 	ksft_print_msg("fuzz: +%lld invalidations, +%lld pages faulted\n",

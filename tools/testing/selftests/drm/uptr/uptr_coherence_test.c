@@ -408,16 +408,6 @@ static void coh_pin_cpu0(void)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-static int coh_stress_seconds(void)
-{
-	const char *s = getenv("UPTR_STRESS_SECONDS");
-	int v = s ? atoi(s) : 10;
-
-	if (v < 1)
-		v = 1;
-	return v > 60 ? 60 : v;
-}
-
 static int coh_swap_active(void)
 {
 	char line[256];
@@ -1641,7 +1631,7 @@ TEST_F_TIMEOUT(coh, move_pages_under_running_jobs_device_follows_pages, 150)
 	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &loop.sync));
 	ASSERT_EQ(0, pthread_create(&t, NULL, coh_loop_run, &loop));
 
-	end = time(NULL) + coh_stress_seconds();
+	end = time(NULL) + uptr_stress_seconds(60);
 	do {
 		__u32 word = 0x30000000 + rounds;
 

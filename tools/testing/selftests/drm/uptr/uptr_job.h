@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <linux/sync_file.h>
@@ -20,6 +21,29 @@
 #define UPTR_PAGE	4096UL
 /* How long a test waits for a job: far more than the engine's timeout. */
 #define UPTR_WAIT_NS	(10LL * 1000 * 1000 * 1000)
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline long long uptr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * How long a stress test runs: UPTR_STRESS_SECONDS (make check
+ * STRESS_SECONDS=N), 10 by default, clamped to [1, @max].
+ */
+static inline int uptr_stress_seconds(int max)
+{
+	const char *env = getenv("UPTR_STRESS_SECONDS");
+	int s = env ? atoi(env) : 10;
+
+	if (s < 1)
+		s = 1;
+	return s > max ? max : s;
+}
 
 static inline int uptr_bo_create(int fd, __u64 size, __u32 *handle, void **map)
 {

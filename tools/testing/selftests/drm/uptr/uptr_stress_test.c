@@ -45,24 +45,6 @@
 /* How long lifecycle tests wait for the driver to settle. */
 #define SETTLE_MS	20000
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static int stress_seconds(void)
-{
-	const char *env = getenv("UPTR_STRESS_SECONDS");
-	int s = env ? atoi(env) : 10;
-
-	if (s < 1)
-		s = 1;
-	return s > MAX_SECONDS ? MAX_SECONDS : s;
-}
-
 /* xorshift32: cheap, per thread, reproducible from the printed seed. */
 static unsigned int rnd(unsigned int *state)
 {
@@ -108,9 +90,9 @@ static void engine_read(struct engine_counts *e)
 /* Wait until jobs_done stops moving: earlier tests' jobs are finished. */
 static void engine_quiesce(void)
 {
-	long long last = -2, cur, deadline = now_ms() + SETTLE_MS;
+	long long last = -2, cur, deadline = uptr_now_ms() + SETTLE_MS;
 
-	while (now_ms() < deadline) {
+	while (uptr_now_ms() < deadline) {
 		cur = uptr_debugfs_value("uptr_engine", "jobs_done");
 		if (cur == last)
 			return;
@@ -126,14 +108,14 @@ static void engine_quiesce(void)
 static int engine_settle(const struct engine_counts *e0, long long n,
 			 struct engine_counts *e)
 {
-	long long deadline = now_ms() + SETTLE_MS;
+	long long deadline = uptr_now_ms() + SETTLE_MS;
 
 	for (;;) {
 		engine_read(e);
 		if (e->submitted - e0->submitted == n &&
 		    e->done - e0->done == n)
 			return 0;
-		if (now_ms() > deadline)
+		if (uptr_now_ms() > deadline)
 			return -ETIMEDOUT;
 		usleep(20 * 1000);
 	}
@@ -142,12 +124,12 @@ static int engine_settle(const struct engine_counts *e0, long long n,
 /* Wait until the device has @n userptr objects. Returns the last count. */
 static int objects_settle(const char *dir, int n)
 {
-	long long deadline = now_ms() + SETTLE_MS;
+	long long deadline = uptr_now_ms() + SETTLE_MS;
 	int cur;
 
 	for (;;) {
 		cur = uptr_debugfs_objects(dir, 0, NULL);
-		if (cur == n || now_ms() > deadline)
+		if (cur == n || uptr_now_ms() > deadline)
 			return cur;
 		usleep(20 * 1000);
 	}
@@ -159,7 +141,7 @@ static int objects_settle(const char *dir, int n)
  */
 static int wait_child(pid_t pid, int timeout_ms, int *status)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = uptr_now_ms() + timeout_ms;
 
 	for (;;) {
 		pid_t ret = waitpid(pid, status, WNOHANG);
@@ -168,7 +150,7 @@ static int wait_child(pid_t pid, int timeout_ms, int *status)
 			return 0;
 		if (ret < 0)
 			return -errno;
-		if (now_ms() > deadline) {
+		if (uptr_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, status, 0);
 			return -ETIMEDOUT;
@@ -711,14 +693,14 @@ TEST_F_TIMEOUT(race, cpu_and_device_agree_after_each_round_of_mm_races,
 
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	engine_read(&e0);
-	start = now_ms();
-	end = start + stress_seconds() * 1000LL;
+	start = uptr_now_ms();
+	end = start + uptr_stress_seconds(MAX_SECONDS) * 1000LL;
 	ksft_print_msg("race[%s]: %lu pages at %p, %d s, %d node(s)\n",
-		       name, r->npages, r->map, stress_seconds(), r->nodes);
+		       name, r->npages, r->map, uptr_stress_seconds(MAX_SECONDS), r->nodes);
 	ksft_print_msg("race: seeds 0x%x + thread, 0xc0de0000 + round * %d + kind\n",
 		       r->sub[0].seed, MUT_NR);
 
-	while ((left = end - now_ms()) > 0) {
+	while ((left = end - uptr_now_ms()) > 0) {
 		ASSERT_EQ(0, race_round(r, round,
 					left < ROUND_MS ? left : ROUND_MS));
 		race_check(_metadata, r, round);
@@ -730,7 +712,7 @@ TEST_F_TIMEOUT(race, cpu_and_device_agree_after_each_round_of_mm_races,
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s1));
 	engine_read(&e1);
 	ksft_print_msg("race[%s]: %d rounds in %lld ms\n", name, round,
-		       now_ms() - start);
+		       uptr_now_ms() - start);
 	ksft_print_msg("race: SUBMIT %lld ok, %lld EFAULT, %lld EPERM, %lld EAGAIN\n",
 		       r->ok, r->efault, r->eperm, r->eagain);
 	ksft_print_msg("race: %lld remaps (%lld through a hole)\n",
@@ -1005,9 +987,9 @@ static void faultin_child(struct faultin_shared *sh, size_t size)
 	c.user_ptr = (__u64)(uintptr_t)p;
 	if (!sh->full_ms) {
 		/* How long one whole fault-in takes, uninterrupted. */
-		t0 = now_ms();
+		t0 = uptr_now_ms();
 		sh->first_ret = uptr_ioctl_once(fd, DRM_IOCTL_UPTR_CREATE, &c);
-		sh->full_ms = now_ms() - t0;
+		sh->full_ms = uptr_now_ms() - t0;
 		if (sh->first_ret)
 			_exit(3);
 		uptr_gem_close(fd, c.handle);
@@ -1059,9 +1041,9 @@ TEST_F_TIMEOUT(life, sigkill_interrupts_fault_in_of_256mib_object, 600)
 			faultin_child(sh, size);
 
 		/* The child did one whole fault-in, then started the next. */
-		deadline = now_ms() + 300 * 1000;
+		deadline = uptr_now_ms() + 300 * 1000;
 		while (!__atomic_load_n(&sh->ready, __ATOMIC_SEQ_CST) &&
-		       now_ms() < deadline && !waitpid(pid, &status, WNOHANG))
+		       uptr_now_ms() < deadline && !waitpid(pid, &status, WNOHANG))
 			usleep(1000);
 		ASSERT_EQ(1, sh->ready) {
 			TH_LOG("child never started the fault-in: first CREATE %d",
@@ -1072,12 +1054,12 @@ TEST_F_TIMEOUT(life, sigkill_interrupts_fault_in_of_256mib_object, 600)
 		/* Kill it a third, then a sixth, ... into the fault-in. */
 		delay = sh->full_ms / (3 * (attempt + 1));
 		usleep((delay > 10 ? delay : 10) * 1000);
-		t_kill = now_ms();
+		t_kill = uptr_now_ms();
 		kill(pid, SIGKILL);
 		ASSERT_EQ(0, wait_child(pid, 10000, &status)) {
 			TH_LOG("child still alive 10 s after SIGKILL");
 		}
-		latency = now_ms() - t_kill;
+		latency = uptr_now_ms() - t_kill;
 		faulted = uptr_debugfs_value("uptr_stats", "pages_faulted") -
 			  sh->faulted_at_start;
 		EXPECT_TRUE(WIFSIGNALED(status));
@@ -1361,12 +1343,12 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 	ASSERT_EQ(0, uptr_bo_create(fd, 4 * PAGE, &bo, (void **)&bo_map));
 	ASSERT_EQ(0, uptr_syncobj_create(fd, &sync));
 
-	t0 = now_ms();
+	t0 = uptr_now_ms();
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(0, uptr_create(fd, map + i * PAGE, PAGE, 0, &h[i])) {
 			TH_LOG("object %lu", i);
 		}
-	t_create = now_ms() - t0;
+	t_create = uptr_now_ms() - t0;
 	ASSERT_EQ(c->objs0 + (int)n, uptr_debugfs_objects(c->dir, 0, NULL));
 
 	/* Three objects far apart, copied out in one job. */
@@ -1421,10 +1403,10 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 
 	/* The buffer's mapping holds the file: it goes first. */
 	munmap(bo_map, 4 * PAGE);
-	t0 = now_ms();
+	t0 = uptr_now_ms();
 	close(fd);
 	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
-	t_close = now_ms() - t0;
+	t_close = uptr_now_ms() - t0;
 	ksft_print_msg("%lu objects: created in %lld ms, freed in %lld ms\n",
 		       n, t_create, t_close);
 	ksft_print_msg("DONTNEED: +%lld invalidations, +%lld pages invalidated\n",
