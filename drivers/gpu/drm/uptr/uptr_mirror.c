@@ -3,6 +3,7 @@
  * Copyright (C) 2026 The uptr authors
  */
 
+#include <linux/delay.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -226,63 +227,98 @@ static int uptr_mirror_dirty(struct uptr_mirror *mirror,
 	return 0;
 }
 
-/*
- * Is userfaultfd armed on a VMA of [@start, @end)? *@wp tells whether one
- * of them write-protects. mmap_lock held.
- */
+/* Rounds of prefaulting a userfaultfd range, 2 ms apart, before -EFAULT. */
+#define UPTR_MIRROR_UFFD_ROUNDS	50
+
+/* Is userfaultfd armed on a VMA of [@start, @end)? mmap_lock held. */
 static bool uptr_mirror_uffd(struct mm_struct *mm, unsigned long start,
-			     unsigned long end, bool *wp)
+			     unsigned long end)
 {
 	struct vm_area_struct *vma;
-	bool armed = false;
 
 	VMA_ITERATOR(vmi, mm, start);
 
-	*wp = false;
-	for_each_vma_range(vmi, vma, end) {
-		armed |= userfaultfd_armed(vma);
-		*wp |= userfaultfd_wp(vma);
-	}
-	return armed;
+	for_each_vma_range(vmi, vma, end)
+		if (userfaultfd_armed(vma))
+			return true;
+	return false;
 }
 
 /*
- * hmm_range_fault() for a fault-in. In a userfaultfd-armed range a missing
- * page is never faulted: hmm_range_fault() faults without
- * FAULT_FLAG_ALLOW_RETRY and so cannot wait for the userfaultfd handler.
- * The range is looked at first: a missing page fails with -EFAULT; present
- * pages that a writable mirror needs writable are then faulted for write
- * (a COW, which only userfaultfd write-protection would intercept: that
- * fails with -EFAULT too).
+ * Fault in the pages of a userfaultfd-armed range that the snapshot in
+ * @range found missing or, for @write, read-only: with
+ * FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT, so that a fault that
+ * userfaultfd would handle returns VM_FAULT_RETRY at once, without
+ * notifying the handler and with mmap_lock still held, while swap-in,
+ * COW, NUMA hinting and migration entries resolve normally.
+ * Return: 0, -EAGAIN if some fault asked to be retried, -EFAULT or -EPERM.
+ */
+static int uptr_mirror_uffd_prefault(struct uptr_mirror *mirror,
+				     struct hmm_range *range, bool write)
+{
+	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
+	unsigned int flags = FAULT_FLAG_REMOTE | FAULT_FLAG_ALLOW_RETRY |
+			     FAULT_FLAG_RETRY_NOWAIT;
+	int ret = 0;
+
+	if (write)
+		flags |= FAULT_FLAG_WRITE;
+	for (i = 0; i < npages; i++) {
+		unsigned long pfn = range->hmm_pfns[i];
+		unsigned long addr = range->start + (i << PAGE_SHIFT);
+		struct vm_area_struct *vma;
+		vm_fault_t fault;
+
+		if (pfn & HMM_PFN_VALID && (!write || pfn & HMM_PFN_WRITE))
+			continue;
+		vma = vma_lookup(mirror->notifier.mm, addr);
+		if (!vma || !(vma->vm_flags & VM_READ) ||
+		    vma->vm_flags & (VM_IO | VM_PFNMAP))
+			return -EFAULT;
+		if (write && !(vma->vm_flags & VM_WRITE))
+			return -EPERM;
+		fault = handle_mm_fault(vma, addr, flags, NULL);
+		if (fault & VM_FAULT_RETRY)
+			ret = -EAGAIN;
+		else if (fault & VM_FAULT_ERROR)
+			return -EFAULT;
+	}
+	return ret;
+}
+
+/*
+ * hmm_range_fault() for a fault-in. hmm_range_fault() faults without
+ * FAULT_FLAG_ALLOW_RETRY, so it cannot let a userfaultfd handler resolve a
+ * fault (handle_userfault() complains and fails). In a userfaultfd-armed
+ * range the pages are therefore looked at first (no fault), what is
+ * missing is faulted in with uptr_mirror_uffd_prefault(), and the range is
+ * looked at again. Return: as hmm_range_fault(), or -EAGAIN when a fault
+ * asked to be retried: the caller drops mmap_lock, waits a little (for a
+ * swap-in, say) and tries again, a bounded number of times, after which
+ * what userfaultfd still holds back fails the fault-in with -EFAULT.
  */
 static int uptr_mirror_hmm_fault(struct uptr_mirror *mirror,
 				 struct hmm_range *range)
 {
 	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long fault_flags = range->default_flags;
-	bool need_write = false, wp;
 	int ret;
 
-	if (!uptr_mirror_uffd(mirror->notifier.mm, range->start, range->end,
-			      &wp))
+	if (!uptr_mirror_uffd(mirror->notifier.mm, range->start, range->end))
 		return hmm_range_fault(range);
 
 	range->default_flags = 0;
 	ret = hmm_range_fault(range);
+	if (!ret)
+		ret = uptr_mirror_uffd_prefault(mirror, range, mirror->writable);
+	if (!ret)
+		ret = hmm_range_fault(range);
+	for (i = 0; !ret && i < npages; i++)
+		if (!(range->hmm_pfns[i] & HMM_PFN_VALID) ||
+		    (mirror->writable && !(range->hmm_pfns[i] & HMM_PFN_WRITE)))
+			ret = -EAGAIN;
 	range->default_flags = fault_flags;
-	if (ret)
-		return ret;
-	for (i = 0; i < npages; i++) {
-		if (!(range->hmm_pfns[i] & HMM_PFN_VALID))
-			return -EFAULT;
-		if (mirror->writable && !(range->hmm_pfns[i] & HMM_PFN_WRITE))
-			need_write = true;
-	}
-	if (!need_write)
-		return 0;
-	if (wp)
-		return -EFAULT;
-	return hmm_range_fault(range);
+	return ret;
 }
 
 /*
@@ -306,7 +342,7 @@ static int uptr_mirror_fault_chunk(struct uptr_mirror *mirror,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (mirror->writable ? HMM_PFN_REQ_WRITE : 0),
 	};
-	unsigned int retries = 0;
+	unsigned int retries = 0, uffd_rounds = 0;
 	unsigned long base, seq;
 	unsigned int a, b;
 	int ret;
@@ -349,6 +385,13 @@ again:
 	ret = uptr_mirror_hmm_fault(mirror, &range);
 	mmap_read_unlock(mm);
 	trace_uptr_mirror_fault(mirror, range.start, b - a, ret);
+	if (ret == -EAGAIN) {
+		/* A userfaultfd range still has pages the device cannot get. */
+		if (++uffd_rounds >= UPTR_MIRROR_UFFD_ROUNDS)
+			return -EFAULT;
+		usleep_range(1000, 2000);
+		goto again;
+	}
 	if (ret == -EBUSY) {
 		uptr_mirror_count(mirror, UPTR_STAT_BUSY_RETRIES, 1);
 		if (time_after(jiffies, timeout))

@@ -1,0 +1,1619 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copyright (C) 2026 The uptr authors
+ *
+ * Userptr objects over memory that is not plain anonymous memory: a
+ * MAP_SHARED and a MAP_PRIVATE mapping of a file on ext2 (on a loop
+ * device), with and without writeback racing device writes; anonymous
+ * memory that goes to swap (zram and a loop device) and comes back clean
+ * before only the device writes it; a userfaultfd-registered range whose
+ * pages are missing, write-protected or swapped out; hugetlb pages; and
+ * program text whose page a uprobe replaces. Each test checks that the
+ * device reads what the CPU wrote, the CPU (or the disk) holds what the
+ * device wrote, and that the driver's counters show the invalidation or
+ * refault that the scenario is about.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/swap.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <linux/kernel-page-flags.h>
+#include <linux/loop.h>
+#include <linux/userfaultfd.h>
+
+#include "../../kselftest_harness.h"
+#include "uptr_common.h"
+#include "uptr_job.h"
+
+#define PAGE		UPTR_PAGE
+#define NPAGES		16
+#define SIZE		(NPAGES * PAGE)
+#define HPAGE		(2UL << 20)
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+
+#define PM_PFN_MASK	0x007fffffffffffffULL	/* bits 0-54 */
+#define PM_SWAP		0x4000000000000000ULL	/* bit 62 */
+#define PM_PRESENT	0x8000000000000000ULL	/* bit 63 */
+
+#define FS_IMAGE	"/tmp/uptr_backing_fs.img"
+#define FS_IMAGE_SIZE	(32UL << 20)
+#define FS_MNT		"/mnt/uptr"
+#define FS_FILE		FS_MNT "/data"
+#define SWAP_IMAGE	"/tmp/uptr_backing_swap.img"
+#define SWAP_SIZE	(64UL << 20)
+#define ZRAM_DEV	"/dev/zram0"
+#define ZRAM_SYS	"/sys/block/zram0"
+#define TRACEFS		"/sys/kernel/tracing"
+#define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int write_str(const char *path, const char *s, int flags)
+{
+	ssize_t len = strlen(s), n;
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	if (n != len)
+		ret = n < 0 ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+static long read_long(const char *path)
+{
+	char buf[64] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	return strtol(buf, NULL, 0);
+}
+
+/* Run a shell command quietly; returns its exit status or -1. */
+static int run_quiet(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	ret = system(cmd);
+	if (ret == -1 || !WIFEXITED(ret))
+		return -1;
+	return WEXITSTATUS(ret);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int stress_seconds(void)
+{
+	const char *s = getenv("UPTR_STRESS_SECONDS");
+	int n = s ? atoi(s) : 10;
+
+	if (n < 1)
+		n = 1;
+	return n > 120 ? 120 : n;
+}
+
+static bool words_equal(const void *buf, size_t len, __u32 word)
+{
+	const __u32 *w = buf;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (w[i] != word)
+			return false;
+	return true;
+}
+
+static void fill_words(void *buf, size_t len, __u32 word)
+{
+	__u32 *w = buf;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		w[i] = word;
+}
+
+/* Pattern of @seed as uptr_fill_pattern() writes it, starting at @from. */
+static ssize_t check_pattern_at(const void *buf, size_t len, size_t from,
+				unsigned int seed)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != uptr_pattern_byte(from + i, seed))
+			return i;
+	return -1;
+}
+
+static int pagemap_entry(const void *addr, __u64 *ent)
+{
+	off_t off = (uintptr_t)addr / PAGE * sizeof(*ent);
+	int fd, ret = 0;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, ent, sizeof(*ent), off) != sizeof(*ent))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/* Number of pages of [p, p + len) whose PTE is a swap entry. */
+static int pages_swapped(const void *p, size_t len)
+{
+	int n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i += PAGE) {
+		__u64 ent;
+
+		if (!pagemap_entry((const char *)p + i, &ent) && (ent & PM_SWAP))
+			n++;
+	}
+	return n;
+}
+
+/* /proc/kpageflags of the page mapped at @addr; -errno if unknown. */
+static int kpageflags_of(const void *addr, __u64 *flags)
+{
+	__u64 ent;
+	int fd, ret;
+
+	ret = pagemap_entry(addr, &ent);
+	if (ret)
+		return ret;
+	if (!(ent & PM_PRESENT) || !(ent & PM_PFN_MASK))
+		return -ENOENT;
+	fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, flags, sizeof(*flags),
+		  (ent & PM_PFN_MASK) * sizeof(*flags)) != sizeof(*flags))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/*
+ * MADV_PAGEOUT until every page of the range is swapped out. New pages can
+ * sit in another CPU's LRU batch for a moment, so retry a few times.
+ */
+static int page_out(void *p, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		if (madvise(p, len, MADV_PAGEOUT))
+			return -errno;
+		if (pages_swapped(p, len) == (int)(len / PAGE))
+			return 0;
+		usleep(50000);
+	}
+	return -EAGAIN;
+}
+
+/* Pages of the file's page cache still resident after eviction. */
+static int evict_file(int fd, size_t len)
+{
+	unsigned char vec[NPAGES];
+	int i, try, resident = -1;
+	void *p;
+
+	for (try = 0; try < 10 && resident; try++) {
+		fsync(fd);
+		posix_fadvise(fd, 0, len, POSIX_FADV_DONTNEED);
+		write_str("/proc/sys/vm/drop_caches", "3", 0);
+		p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		if (mincore(p, len, vec)) {
+			munmap(p, len);
+			return -errno;
+		}
+		munmap(p, len);
+		resident = 0;
+		for (i = 0; i < (int)(len / PAGE); i++)
+			resident += vec[i] & 1;
+		if (resident)
+			usleep(100000);
+	}
+	return resident;
+}
+
+/*
+ * Bind the first free loop device to @img, with autoclear: it goes away
+ * with its last user. The returned fd keeps it bound until closed.
+ */
+static int loop_attach(const char *img, char *dev, size_t len)
+{
+	struct loop_config cfg = { .info.lo_flags = LO_FLAGS_AUTOCLEAR };
+	int ctl, nr, lfd = -1, ifd, i, ret;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	ret = -errno;
+	close(ctl);
+	if (nr < 0)
+		return ret;
+	snprintf(dev, len, "/dev/loop%d", nr);
+	for (i = 0; i < 50 && lfd < 0; i++) {
+		lfd = open(dev, O_RDWR | O_CLOEXEC);
+		if (lfd < 0)
+			usleep(20000);
+	}
+	if (lfd < 0)
+		return -errno;
+	ifd = open(img, O_RDWR | O_CLOEXEC);
+	if (ifd < 0) {
+		ret = -errno;
+		close(lfd);
+		return ret;
+	}
+	cfg.fd = ifd;
+	ret = ioctl(lfd, LOOP_CONFIGURE, &cfg) ? -errno : 0;
+	close(ifd);
+	if (ret) {
+		close(lfd);
+		return ret;
+	}
+	return lfd;
+}
+
+static int make_image(const char *path, size_t size)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void stats_read(struct __test_metadata *_metadata, const char *dir,
+		       struct uptr_stats *s)
+{
+	ASSERT_EQ(0, uptr_debugfs_stats(dir, s));
+}
+
+/*
+ * Read the counters again into *@now and return in *@d how much each grew
+ * since *@before; log the ones the tests look at, under @what.
+ */
+static void stats_since(struct __test_metadata *_metadata, const char *dir,
+			const char *what, const struct uptr_stats *before,
+			struct uptr_stats *now, struct uptr_stats *d)
+{
+	const long long *a = (const long long *)before;
+	long long *b = (long long *)now, *c = (long long *)d;
+	size_t i;
+
+	stats_read(_metadata, dir, now);
+	for (i = 0; i < sizeof(*d) / sizeof(*c); i++)
+		c[i] = b[i] - a[i];
+	TH_LOG("%s: pages_faulted +%lld retries +%lld busy_retries +%lld folios_dirtied +%lld",
+	       what, d->pages_faulted, d->retries, d->busy_retries,
+	       d->folios_dirtied);
+	TH_LOG("%s: invalidations +%lld pages_invalidated +%lld unmap +%lld clear +%lld",
+	       what, d->invalidations, d->pages_invalidated, d->event_unmap,
+	       d->event_clear);
+	TH_LOG("%s: protection_page +%lld protection_vma +%lld migrate +%lld",
+	       what, d->event_protection_page, d->event_protection_vma,
+	       d->event_migrate);
+}
+
+/* ---- file-backed mappings on ext2 over a loop device ----------------- */
+
+FIXTURE(file) {
+	int fd;
+	char dir[256];
+	bool mounted;
+	int ffd;		/* FS_FILE, NPAGES long */
+	unsigned char *map;
+	__u32 hbo, sync;
+	unsigned char *bo;	/* NPAGES device buffer */
+};
+
+static void fs_cleanup(void)
+{
+	umount2(FS_MNT, 0);
+	umount2(FS_MNT, MNT_DETACH);
+	unlink(FS_IMAGE);
+}
+
+/* Returns NULL, or why the filesystem could not be set up. */
+static const char *fs_prepare(void)
+{
+	static char why[128];
+	char dev[32];
+	int lfd, ret;
+
+	fs_cleanup();
+	if (make_image(FS_IMAGE, FS_IMAGE_SIZE))
+		return "cannot create " FS_IMAGE;
+	lfd = loop_attach(FS_IMAGE, dev, sizeof(dev));
+	if (lfd < 0) {
+		snprintf(why, sizeof(why), "no loop device: %s", strerror(-lfd));
+		unlink(FS_IMAGE);
+		return why;
+	}
+	ret = run_quiet("mke2fs -F %s", dev);
+	if (ret) {
+		close(lfd);
+		unlink(FS_IMAGE);
+		snprintf(why, sizeof(why), "mke2fs %s failed (%d)", dev, ret);
+		return why;
+	}
+	mkdir(FS_MNT, 0755);
+	ret = mount(dev, FS_MNT, "ext2", 0, NULL) ? errno : 0;
+	/* The mount holds the loop device now; autoclear unbinds it later. */
+	close(lfd);
+	if (ret) {
+		unlink(FS_IMAGE);
+		snprintf(why, sizeof(why), "mount ext2: %s", strerror(ret));
+		return why;
+	}
+	return NULL;
+}
+
+FIXTURE_SETUP(file)
+{
+	const char *why;
+	unsigned char *buf;
+
+	self->ffd = -1;
+	self->fd = uptr_open_render();
+	if (self->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
+		SKIP(return, "no uptr debugfs directory");
+	why = fs_prepare();
+	if (why)
+		SKIP(return, "%s", why);
+	self->mounted = true;
+
+	self->ffd = open(FS_FILE, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, self->ffd);
+	buf = malloc(SIZE);
+	ASSERT_NE(NULL, buf);
+	uptr_fill_pattern(buf, SIZE, 5);
+	ASSERT_EQ((ssize_t)SIZE, pwrite(self->ffd, buf, SIZE, 0));
+	free(buf);
+	ASSERT_EQ(0, fsync(self->ffd));
+	ASSERT_EQ(0, uptr_bo_create(self->fd, SIZE, &self->hbo,
+				    (void **)&self->bo));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
+}
+
+FIXTURE_TEARDOWN(file)
+{
+	if (self->map)
+		munmap(self->map, SIZE);
+	if (self->bo)
+		munmap(self->bo, SIZE);
+	if (self->ffd >= 0)
+		close(self->ffd);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->mounted)
+		fs_cleanup();
+}
+
+/* Drop the page cache of the file and read it back from the disk. */
+static void read_from_disk(struct __test_metadata *_metadata, int ffd,
+			   unsigned char *buf)
+{
+	ASSERT_EQ(0, evict_file(ffd, SIZE));
+	ASSERT_EQ((ssize_t)SIZE, pread(ffd, buf, SIZE, 0));
+}
+
+TEST_F_TIMEOUT(file, device_writes_to_shared_file_mapping_reach_disk, 120)
+{
+	struct uptr_stats s0, s1, s2, d;
+	struct uptr_job j = {};
+	unsigned char *disk;
+	__u32 h;
+
+	self->map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->ffd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	ASSERT_EQ(0, uptr_create(self->fd, self->map, SIZE, 0, &h));
+	uptr_fill_pattern(self->bo, SIZE, 21);
+
+	stats_read(_metadata, self->dir, &s0);
+	/* Only the device writes the file: FILL one half, COPY the other. */
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xd15cf111);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
+		     SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	stats_since(_metadata, self->dir, "device write", &s0, &s1, &d);
+	EXPECT_LE(NPAGES, d.pages_faulted);
+
+	/* The CPU sees the device's data through the same mapping. */
+	EXPECT_TRUE(words_equal(self->map, SIZE / 2, 0xd15cf111));
+	EXPECT_EQ(-1, check_pattern_at(self->map + SIZE / 2, SIZE / 2,
+				       SIZE / 2, 21));
+
+	/* Writeback write-protects the pages: the mirror is invalidated. */
+	ASSERT_EQ(0, msync(self->map, SIZE, MS_SYNC));
+	stats_since(_metadata, self->dir, "msync", &s1, &s2, &d);
+	EXPECT_LE(1, d.event_protection_page);
+	EXPECT_LE(1, d.pages_invalidated);
+
+	/* Nothing maps the file now; its page cache goes, the disk stays. */
+	ASSERT_EQ(0, munmap(self->map, SIZE));
+	self->map = NULL;
+	disk = malloc(SIZE);
+	ASSERT_NE(NULL, disk);
+	read_from_disk(_metadata, self->ffd, disk);
+	EXPECT_TRUE(words_equal(disk, SIZE / 2, 0xd15cf111));
+	EXPECT_EQ(-1, check_pattern_at(disk + SIZE / 2, SIZE / 2, SIZE / 2, 21));
+	free(disk);
+}
+
+struct writeback_loop {
+	int fd;
+	void *map;
+	size_t len;
+	int stop;
+	long rounds;
+	long errors;
+};
+
+/* msync, fsync and sync_file_range in turn until told to stop. */
+static void *writeback_thread(void *arg)
+{
+	struct writeback_loop *wb = arg;
+	int ret = 0;
+
+	while (!__atomic_load_n(&wb->stop, __ATOMIC_ACQUIRE)) {
+		switch (wb->rounds % 3) {
+		case 0:
+			ret = msync(wb->map, wb->len, MS_SYNC);
+			break;
+		case 1:
+			ret = fsync(wb->fd);
+			break;
+		case 2:
+			ret = sync_file_range(wb->fd, 0, wb->len,
+					      SYNC_FILE_RANGE_WAIT_BEFORE |
+					      SYNC_FILE_RANGE_WRITE |
+					      SYNC_FILE_RANGE_WAIT_AFTER);
+			break;
+		}
+		if (ret)
+			wb->errors++;
+		wb->rounds++;
+	}
+	return NULL;
+}
+
+/* The word job @k writes into page @p with FILL. */
+static __u32 stress_word(unsigned long k, unsigned int p, bool second)
+{
+	return (second ? 0x20000000U : 0x40000000U) |
+	       (__u32)((k & 0xffffff) << 5) | p;
+}
+
+#define BO_WORD(q)	(0xb0000000U | (q))
+
+TEST_F_TIMEOUT(file, writeback_racing_device_writes_keeps_last_write, 300)
+{
+	struct writeback_loop wb = { .fd = self->ffd, .len = SIZE };
+	struct uptr_stats s0, s1, d;
+	__u32 expect[NPAGES], h;
+	long long deadline;
+	unsigned char *disk;
+	unsigned long k;
+	pthread_t thr;
+	unsigned int p, q;
+
+	self->map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->ffd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	ASSERT_EQ(0, uptr_create(self->fd, self->map, SIZE, 0, &h));
+	/* Device buffer page q holds the word BO_WORD(q). */
+	for (q = 0; q < NPAGES; q++)
+		fill_words(self->bo + q * PAGE, PAGE, BO_WORD(q));
+
+	wb.map = self->map;
+	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, pthread_create(&thr, NULL, writeback_thread, &wb));
+
+	/*
+	 * Job k writes page k % NPAGES with FILL and the page half the file
+	 * away with FILL or with a COPY from the device buffer. Jobs on one
+	 * object run in submission order, so the last job that wrote a page
+	 * decides its final content.
+	 */
+	deadline = now_ms() + stress_seconds() * 1000LL;
+	for (k = 1; k <= NPAGES || now_ms() < deadline; k++) {
+		unsigned int p1 = k % NPAGES, p2 = (p1 + NPAGES / 2) % NPAGES;
+		struct uptr_job j = {};
+
+		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, p1 * PAGE, PAGE,
+			     stress_word(k, p1, false));
+		expect[p1] = stress_word(k, p1, false);
+		if (k % 3 == 0) {
+			q = k % NPAGES;
+			uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, q * PAGE,
+				     h, p2 * PAGE, PAGE, 0);
+			expect[p2] = BO_WORD(q);
+		} else {
+			uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, p2 * PAGE,
+				     PAGE, stress_word(k, p2, true));
+			expect[p2] = stress_word(k, p2, true);
+		}
+		j.out.handle = self->sync;
+		ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+		if (k % 8 == 0)
+			ASSERT_EQ(0, uptr_syncobj_wait(self->fd, self->sync, 0));
+	}
+	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, self->sync, 0));
+	EXPECT_EQ(1, uptr_syncobj_status(self->fd, self->sync));
+	__atomic_store_n(&wb.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+	TH_LOG("%lu jobs, %ld writeback rounds (%ld errors)", k - 1,
+	       wb.rounds, wb.errors);
+	stats_since(_metadata, self->dir, "race", &s0, &s1, &d);
+	EXPECT_EQ(0, wb.errors);
+	ASSERT_LE(1, wb.rounds);
+	/* Writeback did invalidate pages the device used, and they refaulted. */
+	EXPECT_LE(1, d.event_protection_page);
+	EXPECT_LE(1, d.invalidations);
+	EXPECT_LT(NPAGES, d.pages_faulted);
+
+	for (p = 0; p < NPAGES; p++) {
+		EXPECT_TRUE(words_equal(self->map + p * PAGE, PAGE, expect[p]))
+			TH_LOG("CPU view of page %u: %#x, expected %#x", p,
+			       *(__u32 *)(self->map + p * PAGE), expect[p]);
+	}
+
+	ASSERT_EQ(0, msync(self->map, SIZE, MS_SYNC));
+	ASSERT_EQ(0, munmap(self->map, SIZE));
+	self->map = NULL;
+	disk = malloc(SIZE);
+	ASSERT_NE(NULL, disk);
+	read_from_disk(_metadata, self->ffd, disk);
+	for (p = 0; p < NPAGES; p++) {
+		EXPECT_TRUE(words_equal(disk + p * PAGE, PAGE, expect[p]))
+			TH_LOG("disk page %u: %#x, expected %#x", p,
+			       *(__u32 *)(disk + p * PAGE), expect[p]);
+	}
+	free(disk);
+}
+
+TEST_F_TIMEOUT(file, device_write_to_private_file_mapping_stays_private, 120)
+{
+	struct uptr_stats s0, s1, s2, d;
+	unsigned char *shared, *buf;
+	struct uptr_job j = {};
+	__u32 h;
+
+	self->map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			 self->ffd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	/* The CPU reads: the page cache pages are mapped read-only. */
+	EXPECT_EQ(-1, uptr_check_pattern(self->map, SIZE, 5));
+	ASSERT_EQ(0, uptr_create(self->fd, self->map, SIZE, 0, &h));
+	uptr_fill_pattern(self->bo, SIZE, 33);
+
+	stats_read(_metadata, self->dir, &s0);
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xc0dec0de);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
+		     SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	stats_since(_metadata, self->dir, "device write", &s0, &s1, &d);
+	EXPECT_LE(NPAGES, d.pages_faulted);
+
+	/* This process sees the device's data in its private copy... */
+	EXPECT_TRUE(words_equal(self->map, SIZE / 2, 0xc0dec0de));
+	EXPECT_EQ(-1, check_pattern_at(self->map + SIZE / 2, SIZE / 2,
+				       SIZE / 2, 33));
+	/* ...the file does not: not through the page cache, nor on disk. */
+	shared = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, self->ffd, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	EXPECT_EQ(-1, uptr_check_pattern(shared, SIZE, 5));
+	munmap(shared, SIZE);
+	buf = malloc(SIZE);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ((ssize_t)SIZE, pread(self->ffd, buf, SIZE, 0));
+	EXPECT_EQ(-1, uptr_check_pattern(buf, SIZE, 5));
+
+	/*
+	 * Dropping the private copies maps the file again: the mirror is
+	 * invalidated and the device reads the file's data.
+	 */
+	ASSERT_EQ(0, madvise(self->map, SIZE, MADV_DONTNEED));
+	stats_since(_metadata, self->dir, "MADV_DONTNEED", &s1, &s2, &d);
+	EXPECT_LE(NPAGES, d.pages_invalidated);
+	memset(self->bo, 0, SIZE);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 5));
+	EXPECT_EQ(-1, uptr_check_pattern(self->map, SIZE, 5));
+
+	ASSERT_EQ(0, munmap(self->map, SIZE));
+	self->map = NULL;
+	read_from_disk(_metadata, self->ffd, buf);
+	EXPECT_EQ(-1, uptr_check_pattern(buf, SIZE, 5));
+	free(buf);
+}
+
+/* ---- swap ------------------------------------------------------------ */
+
+enum swap_backend { SWAP_ZRAM, SWAP_LOOP };
+
+FIXTURE(swap) {
+	int fd;
+	char dir[256];
+	char dev[32];
+	bool swap_on;		/* we turned it on: turn it off */
+	unsigned char *p;
+	__u32 hw, hr, hbo, sync;
+	unsigned char *bo;	/* 2 * SIZE: read-back area, then source */
+};
+
+FIXTURE_VARIANT(swap) {
+	enum swap_backend backend;
+	bool device_swapin;
+	/*
+	 * The swap device is asynchronous: swap-in goes through the swap
+	 * cache and leaves a clean folio there, the case where a device
+	 * write that nothing marks dirty is thrown away by reclaim. zram is
+	 * synchronous: swap-in skips the swap cache for an unshared entry.
+	 */
+	bool clean_swapcache;
+};
+
+FIXTURE_VARIANT_ADD(swap, zram_cpu_swapin) {
+	.backend = SWAP_ZRAM,
+	.device_swapin = false,
+	.clean_swapcache = false,
+};
+
+FIXTURE_VARIANT_ADD(swap, zram_device_swapin) {
+	.backend = SWAP_ZRAM,
+	.device_swapin = true,
+	.clean_swapcache = false,
+};
+
+FIXTURE_VARIANT_ADD(swap, loop_cpu_swapin) {
+	.backend = SWAP_LOOP,
+	.device_swapin = false,
+	.clean_swapcache = true,
+};
+
+FIXTURE_VARIANT_ADD(swap, loop_device_swapin) {
+	.backend = SWAP_LOOP,
+	.device_swapin = true,
+	.clean_swapcache = true,
+};
+
+static bool swap_active(const char *dev)
+{
+	char line[256];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/swaps", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, dev, strlen(dev)) &&
+		    line[strlen(dev)] == ' ')
+			found = true;
+	fclose(f);
+	return found;
+}
+
+static int swap_enable(const char *dev)
+{
+	int prio = 32767;
+
+	if (run_quiet("mkswap %s", dev))
+		return -EIO;
+	if (swapon(dev, SWAP_FLAG_PREFER |
+		   ((prio << SWAP_FLAG_PRIO_SHIFT) & SWAP_FLAG_PRIO_MASK)))
+		return -errno;
+	return 0;
+}
+
+/* Returns NULL, or why no swap device could be set up. */
+static const char *swap_dev_setup(enum swap_backend backend, char *dev,
+				  size_t len)
+{
+	static char why[128];
+	int lfd, ret;
+
+	if (backend == SWAP_ZRAM) {
+		snprintf(dev, len, ZRAM_DEV);
+		if (access(ZRAM_SYS, F_OK) &&
+		    read_long("/sys/class/zram-control/hot_add") < 0)
+			return "no zram device and no zram-control";
+		if (access(ZRAM_SYS, F_OK))
+			return "zram0 not created by hot_add";
+		if (swap_active(ZRAM_DEV))
+			swapoff(ZRAM_DEV);
+		write_str(ZRAM_SYS "/reset", "1", 0);
+		ret = write_str(ZRAM_SYS "/disksize", "64M", 0);
+		if (ret) {
+			snprintf(why, sizeof(why), "zram disksize: %s",
+				 strerror(-ret));
+			return why;
+		}
+		ret = swap_enable(ZRAM_DEV);
+		if (ret) {
+			write_str(ZRAM_SYS "/reset", "1", 0);
+			snprintf(why, sizeof(why), "swapon zram: %s",
+				 strerror(-ret));
+			return why;
+		}
+		return NULL;
+	}
+
+	if (make_image(SWAP_IMAGE, SWAP_SIZE))
+		return "cannot create " SWAP_IMAGE;
+	lfd = loop_attach(SWAP_IMAGE, dev, len);
+	if (lfd < 0) {
+		unlink(SWAP_IMAGE);
+		snprintf(why, sizeof(why), "no loop device: %s", strerror(-lfd));
+		return why;
+	}
+	ret = swap_enable(dev);
+	/* swapon holds the loop device now; autoclear unbinds it later. */
+	close(lfd);
+	if (ret) {
+		unlink(SWAP_IMAGE);
+		snprintf(why, sizeof(why), "swapon %s: %s", dev,
+			 strerror(-ret));
+		return why;
+	}
+	return NULL;
+}
+
+FIXTURE_SETUP(swap)
+{
+	cpu_set_t cpus;
+	const char *why;
+
+	self->fd = uptr_open_render();
+	if (self->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
+		SKIP(return, "no uptr debugfs directory");
+	why = swap_dev_setup(variant->backend, self->dev, sizeof(self->dev));
+	if (why)
+		SKIP(return, "%s", why);
+	self->swap_on = true;
+	/* One CPU: MADV_PAGEOUT drains only this CPU's LRU batches. */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+
+	self->p = uptr_map_anon(SIZE);
+	ASSERT_NE(NULL, self->p);
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE, 0, &self->hw));
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE,
+				 DRM_UPTR_CREATE_READ_ONLY, &self->hr));
+	ASSERT_EQ(0, uptr_bo_create(self->fd, 2 * SIZE, &self->hbo,
+				    (void **)&self->bo));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
+}
+
+FIXTURE_TEARDOWN(swap)
+{
+	if (self->p)
+		munmap(self->p, SIZE);
+	if (self->bo)
+		munmap(self->bo, 2 * SIZE);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->swap_on) {
+		swapoff(self->dev);
+		if (variant->backend == SWAP_ZRAM)
+			write_str(ZRAM_SYS "/reset", "1", 0);
+		else
+			unlink(SWAP_IMAGE);
+	}
+}
+
+/* Log and return the pages of p that are in the swap cache and clean. */
+static int clean_swapcache_pages(struct __test_metadata *_metadata,
+				 const unsigned char *p, const char *when)
+{
+	int n = 0, dirty = 0, swapcache = 0, unknown = 0;
+	unsigned int i;
+
+	for (i = 0; i < NPAGES; i++) {
+		__u64 f;
+
+		if (kpageflags_of(p + i * PAGE, &f)) {
+			unknown++;
+			continue;
+		}
+		swapcache += !!(f & (1ULL << KPF_SWAPCACHE));
+		dirty += !!(f & (1ULL << KPF_DIRTY));
+		n += (f & (1ULL << KPF_SWAPCACHE)) && !(f & (1ULL << KPF_DIRTY));
+	}
+	TH_LOG("%s: %d pages in swap cache, %d dirty, %d clean in swap cache, %d unknown",
+	       when, swapcache, dirty, n, unknown);
+	return unknown ? -1 : n;
+}
+
+TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
+{
+	struct uptr_stats s0, s1, s2, s3, d;
+	struct uptr_job j = {};
+	int clean;
+
+	/* The CPU writes, the device reads once (its mirror is valid). */
+	uptr_fill_pattern(self->p, SIZE, 41);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 41));
+
+	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, page_out(self->p, SIZE));
+	stats_since(_metadata, self->dir, "first pageout", &s0, &s1, &d);
+	EXPECT_LE(1, d.event_clear);
+	EXPECT_LE(NPAGES, d.pages_invalidated);
+	/* Let the swap writes finish: the swap cache copies become clean. */
+	usleep(200000);
+
+	/* Swap in by a read only: nothing dirties the pages. */
+	if (variant->device_swapin) {
+		memset(self->bo, 0, SIZE);
+		j = (struct uptr_job){};
+		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0,
+			     SIZE, 0);
+		ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+		EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 41));
+	} else {
+		EXPECT_EQ(-1, uptr_check_pattern(self->p, SIZE, 41));
+	}
+	EXPECT_EQ(0, pages_swapped(self->p, SIZE));
+	clean = clean_swapcache_pages(_metadata, self->p, "after swap-in");
+	if (variant->clean_swapcache && clean >= 0)
+		EXPECT_EQ(NPAGES, clean);
+
+	/* Only the device writes now: FILL one half, COPY the other. */
+	uptr_fill_pattern(self->bo + SIZE, SIZE, 43);
+	stats_read(_metadata, self->dir, &s1);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hw, 0, SIZE / 2,
+		     0x5a17f111);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE + SIZE / 2,
+		     self->hw, SIZE / 2, SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	stats_since(_metadata, self->dir, "device write", &s1, &s2, &d);
+	EXPECT_LE(NPAGES, d.pages_faulted);
+	clean_swapcache_pages(_metadata, self->p, "after device write");
+
+	/* Out again, with no CPU access in between. */
+	ASSERT_EQ(0, page_out(self->p, SIZE));
+	stats_since(_metadata, self->dir, "second pageout", &s2, &s3, &d);
+	EXPECT_LE(1, d.event_clear);
+	EXPECT_LE(NPAGES, d.pages_invalidated);
+
+	/* The device's data came back, for the device and for the CPU. */
+	memset(self->bo, 0, SIZE);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_TRUE(words_equal(self->bo, SIZE / 2, 0x5a17f111))
+		TH_LOG("device read %#x, expected 0x5a17f111",
+		       *(__u32 *)self->bo);
+	EXPECT_EQ(-1, check_pattern_at(self->bo + SIZE / 2, SIZE / 2,
+				       SIZE / 2, 43));
+	EXPECT_TRUE(words_equal(self->p, SIZE / 2, 0x5a17f111))
+		TH_LOG("CPU read %#x, expected 0x5a17f111", *(__u32 *)self->p);
+	EXPECT_EQ(-1, check_pattern_at(self->p + SIZE / 2, SIZE / 2,
+				       SIZE / 2, 43));
+}
+
+/* ---- userfaultfd ------------------------------------------------------ */
+
+FIXTURE(uffd) {
+	int fd;
+	char dir[256];
+	int uffd;
+	unsigned char *p, *src;
+	__u32 hbo, sync;
+	unsigned char *bo;
+};
+
+FIXTURE_VARIANT(uffd) {
+	int open_flags;		/* extra userfaultfd() flags */
+	__u64 features;		/* UFFDIO_API features */
+};
+
+/* Missing faults would wait for a handler: the kernel fails them. */
+FIXTURE_VARIANT_ADD(uffd, wait_for_handler) {
+	.open_flags = 0,
+	.features = 0,
+};
+
+/* Missing faults raise SIGBUS instead of waiting. */
+FIXTURE_VARIANT_ADD(uffd, sigbus) {
+	.open_flags = 0,
+	.features = UFFD_FEATURE_SIGBUS,
+};
+
+/* Only user-mode faults are handled; kernel faults fail at once. */
+FIXTURE_VARIANT_ADD(uffd, user_mode_only) {
+	.open_flags = UFFD_USER_MODE_ONLY,
+	.features = 0,
+};
+
+FIXTURE_SETUP(uffd)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = variant->features };
+
+	self->uffd = -1;
+	self->fd = uptr_open_render();
+	if (self->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
+		SKIP(return, "no uptr debugfs directory");
+	self->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK |
+			     variant->open_flags);
+	/* The sysctl exists exactly when the kernel has userfaultfd. */
+	if (self->uffd < 0 &&
+	    access("/proc/sys/vm/unprivileged_userfaultfd", F_OK))
+		SKIP(return, "no userfaultfd in this kernel");
+	ASSERT_LE(0, self->uffd);
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_API, &api));
+
+	self->p = uptr_map_anon(SIZE);
+	self->src = uptr_map_anon(SIZE);
+	ASSERT_NE(NULL, self->p);
+	ASSERT_NE(NULL, self->src);
+	reg.range.start = (uintptr_t)self->p;
+	reg.range.len = SIZE;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_REGISTER, &reg));
+	uptr_fill_pattern(self->src, SIZE, 51);
+	ASSERT_EQ(0, uptr_bo_create(self->fd, SIZE, &self->hbo,
+				    (void **)&self->bo));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
+}
+
+FIXTURE_TEARDOWN(uffd)
+{
+	if (self->uffd >= 0)
+		close(self->uffd);
+	if (self->p)
+		munmap(self->p, SIZE);
+	if (self->src)
+		munmap(self->src, SIZE);
+	if (self->bo)
+		munmap(self->bo, SIZE);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
+{
+	long long submitted, t0;
+	struct uffdio_zeropage zp = {};
+	struct uffdio_copy cp = {};
+	struct uffd_msg msg;
+	struct uptr_stats s0, s1, d;
+	struct uptr_job j = {};
+	__u32 h, hro;
+
+	/* Faulting in at create time fails, for either access. */
+	t0 = now_ms();
+	EXPECT_EQ(-EFAULT, uptr_create(self->fd, self->p, SIZE,
+				       DRM_UPTR_CREATE_POPULATE, &h));
+	EXPECT_EQ(-EFAULT, uptr_create(self->fd, self->p, SIZE,
+				       DRM_UPTR_CREATE_POPULATE |
+				       DRM_UPTR_CREATE_READ_ONLY, &h));
+
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE, 0, &h));
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE,
+				 DRM_UPTR_CREATE_READ_ONLY, &hro));
+	submitted = uptr_debugfs_value("uptr_engine", "jobs_submitted");
+
+	/* A job reading or writing missing pages is refused, not queued. */
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, PAGE, 0);
+	j.out.handle = self->sync;
+	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0x0ddf111e);
+	j.out.handle = self->sync;
+	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+	EXPECT_EQ(-EINVAL, uptr_syncobj_wait(self->fd, self->sync, 0));
+	EXPECT_EQ(submitted,
+		  uptr_debugfs_value("uptr_engine", "jobs_submitted"));
+	/* No hang, and the handler was never asked: nothing to read. */
+	EXPECT_GT(5000, now_ms() - t0);
+	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(EAGAIN, errno);
+
+	/* Resolve the first half with data, the second with zero pages. */
+	cp.dst = (uintptr_t)self->p;
+	cp.src = (uintptr_t)self->src;
+	cp.len = SIZE / 2;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_COPY, &cp));
+	ASSERT_EQ((__s64)(SIZE / 2), cp.copy);
+
+	stats_read(_metadata, self->dir, &s0);
+	memset(self->bo, 0xee, SIZE);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE / 2, 51));
+	/* The second half is still missing. */
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+
+	zp.range.start = (uintptr_t)self->p + SIZE / 2;
+	zp.range.len = SIZE / 2;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_ZEROPAGE, &zp));
+	ASSERT_EQ((__s64)(SIZE / 2), zp.zeropage);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE / 2, 51));
+	EXPECT_TRUE(words_equal(self->bo + SIZE / 2, SIZE / 2, 0));
+
+	/* The device writes over both halves; the CPU sees it. */
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, PAGE, SIZE - 2 * PAGE,
+		     0x0ddf111e);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	stats_since(_metadata, self->dir, "after resolving", &s0, &s1, &d);
+	EXPECT_LE(NPAGES, d.pages_faulted);
+	EXPECT_EQ(-1, uptr_check_pattern(self->p, PAGE, 51));
+	EXPECT_TRUE(words_equal(self->p + PAGE, SIZE - 2 * PAGE, 0x0ddf111e));
+	EXPECT_TRUE(words_equal(self->p + SIZE - PAGE, PAGE, 0));
+
+	/*
+	 * The write replaced the zero pages of the second half: the
+	 * read-only object, which mirrored the zero pages, follows.
+	 */
+	memset(self->bo, 0xee, SIZE);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(0, memcmp(self->bo, self->p, SIZE));
+	EXPECT_TRUE(words_equal(self->bo + SIZE / 2, SIZE / 2 - PAGE,
+				0x0ddf111e));
+	/* Still no message for the handler. */
+	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
+}
+
+TEST_F(uffd, write_protected_pages_refuse_device_write_until_unprotected)
+{
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {};
+	struct uffdio_range range = {};
+	struct uptr_stats s0, s1, d;
+	struct uffdio_copy cp = {};
+	struct uffd_msg msg;
+	struct uptr_job j = {};
+	__u32 h, hro;
+
+	range.start = (uintptr_t)self->p;
+	range.len = SIZE;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_UNREGISTER, &range));
+	reg.range = range;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_REGISTER, &reg));
+	/* Every page present, and write-protected. */
+	cp.dst = (uintptr_t)self->p;
+	cp.src = (uintptr_t)self->src;
+	cp.len = SIZE;
+	cp.mode = UFFDIO_COPY_MODE_WP;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_COPY, &cp));
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE, 0, &h));
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE,
+				 DRM_UPTR_CREATE_READ_ONLY, &hro));
+
+	/* The device may read them... */
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 51));
+	/* ...but not write them behind the handler's back. */
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0x3070f111);
+	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(self->p, SIZE, 51));
+	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
+
+	/*
+	 * Once the handler lifts the protection, the device writes; the
+	 * change of protection invalidated what the device had mirrored.
+	 */
+	stats_read(_metadata, self->dir, &s0);
+	wp.range = range;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_WRITEPROTECT, &wp));
+	stats_since(_metadata, self->dir, "unprotect", &s0, &s1, &d);
+	EXPECT_LE(1, d.event_protection_vma);
+	EXPECT_LE(NPAGES, d.pages_invalidated);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_TRUE(words_equal(self->p, SIZE, 0x3070f111));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_TRUE(words_equal(self->bo, SIZE, 0x3070f111));
+}
+
+/*
+ * A userfaultfd-registered range whose pages went to swap: they are not
+ * missing (a CPU access swaps them in without asking the handler), so the
+ * device must be able to use them too.
+ */
+FIXTURE(uffd_swap) {
+	int fd;
+	char dir[256];
+	char dev[32];
+	bool swap_on;
+	int uffd;
+	unsigned char *p;
+	__u32 hw, hr, hbo, sync;
+	unsigned char *bo;
+};
+
+FIXTURE_VARIANT(uffd_swap) {
+	enum swap_backend backend;
+};
+
+FIXTURE_VARIANT_ADD(uffd_swap, zram) {
+	.backend = SWAP_ZRAM,
+};
+
+FIXTURE_VARIANT_ADD(uffd_swap, loop) {
+	.backend = SWAP_LOOP,
+};
+
+FIXTURE_SETUP(uffd_swap)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_api api = { .api = UFFD_API };
+	cpu_set_t cpus;
+	const char *why;
+
+	self->uffd = -1;
+	self->fd = uptr_open_render();
+	if (self->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
+		SKIP(return, "no uptr debugfs directory");
+	if (access("/proc/sys/vm/unprivileged_userfaultfd", F_OK))
+		SKIP(return, "no userfaultfd in this kernel");
+	why = swap_dev_setup(variant->backend, self->dev, sizeof(self->dev));
+	if (why)
+		SKIP(return, "%s", why);
+	self->swap_on = true;
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+
+	self->p = uptr_map_anon(SIZE);
+	ASSERT_NE(NULL, self->p);
+	uptr_fill_pattern(self->p, SIZE, 47);
+	self->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, self->uffd);
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_API, &api));
+	reg.range.start = (uintptr_t)self->p;
+	reg.range.len = SIZE;
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_REGISTER, &reg));
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE, 0, &self->hw));
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, SIZE,
+				 DRM_UPTR_CREATE_READ_ONLY, &self->hr));
+	ASSERT_EQ(0, uptr_bo_create(self->fd, SIZE, &self->hbo,
+				    (void **)&self->bo));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
+}
+
+FIXTURE_TEARDOWN(uffd_swap)
+{
+	if (self->uffd >= 0)
+		close(self->uffd);
+	if (self->p)
+		munmap(self->p, SIZE);
+	if (self->bo)
+		munmap(self->bo, SIZE);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->swap_on) {
+		swapoff(self->dev);
+		if (variant->backend == SWAP_ZRAM)
+			write_str(ZRAM_SYS "/reset", "1", 0);
+		else
+			unlink(SWAP_IMAGE);
+	}
+}
+
+TEST_F(uffd_swap, swapped_out_pages_are_not_missing_for_device)
+{
+	struct uptr_stats s0, s1, d;
+	struct uptr_job j = {};
+	struct uffd_msg msg;
+	int ret;
+
+	/* Present pages of the registered range: the device reads them. */
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 47));
+
+	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, page_out(self->p, SIZE));
+	stats_since(_metadata, self->dir, "pageout", &s0, &s1, &d);
+	EXPECT_LE(NPAGES, d.pages_invalidated);
+
+	/* Swapped out is not missing: the device swaps them in. */
+	memset(self->bo, 0, SIZE);
+	ret = uptr_run_job(self->fd, self->sync, &j);
+	EXPECT_EQ(1, ret) TH_LOG("device read of swapped-out pages: %d", ret);
+	if (ret == 1)
+		EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 47));
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hw, 0, PAGE, 0x5ad0f111);
+	ret = uptr_run_job(self->fd, self->sync, &j);
+	EXPECT_EQ(1, ret) TH_LOG("device write of swapped-out page: %d", ret);
+
+	/* The CPU reads them back without the handler being asked. */
+	if (ret == 1)
+		EXPECT_TRUE(words_equal(self->p, PAGE, 0x5ad0f111));
+	EXPECT_EQ(-1, check_pattern_at(self->p + PAGE, SIZE - PAGE, PAGE, 47));
+	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+/* ---- hugetlb ---------------------------------------------------------- */
+
+FIXTURE(hugetlb) {
+	int fd;
+	char dir[256];
+	long saved_nr;
+	unsigned char *p;
+	__u32 hbo, sync;
+	unsigned char *bo;
+};
+
+FIXTURE_VARIANT(hugetlb) {
+	int map_flags;
+	bool zero_after_dontneed;	/* private: data gone; shared: kept */
+};
+
+FIXTURE_VARIANT_ADD(hugetlb, private) {
+	.map_flags = MAP_PRIVATE,
+	.zero_after_dontneed = true,
+};
+
+FIXTURE_VARIANT_ADD(hugetlb, shared) {
+	.map_flags = MAP_SHARED,
+	.zero_after_dontneed = false,
+};
+
+static void restore_nr_hugepages(long saved)
+{
+	char s[32];
+
+	if (saved < 0 || saved >= 8)
+		return;
+	snprintf(s, sizeof(s), "%ld", saved);
+	write_str(NR_HUGEPAGES, s, 0);
+}
+
+FIXTURE_SETUP(hugetlb)
+{
+	self->saved_nr = -1;
+	self->fd = uptr_open_render();
+	if (self->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
+		SKIP(return, "no uptr debugfs directory");
+	self->saved_nr = read_long(NR_HUGEPAGES);
+	if (self->saved_nr < 0)
+		SKIP(return, "no %s", NR_HUGEPAGES);
+	if (self->saved_nr < 8 && write_str(NR_HUGEPAGES, "8", 0))
+		SKIP(return, "cannot write %s", NR_HUGEPAGES);
+	if (read_long(NR_HUGEPAGES) < 2) {
+		restore_nr_hugepages(self->saved_nr);
+		SKIP(return, "could not reserve two huge pages");
+	}
+	self->p = mmap(NULL, HPAGE, PROT_READ | PROT_WRITE,
+		       variant->map_flags | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (self->p == MAP_FAILED) {
+		int err = errno;
+
+		restore_nr_hugepages(self->saved_nr);
+		self->p = NULL;
+		ASSERT_EQ(0, err) TH_LOG("MAP_HUGETLB: %s", strerror(err));
+	}
+	ASSERT_EQ(0UL, (uintptr_t)self->p % HPAGE);
+	ASSERT_EQ(0, uptr_bo_create(self->fd, HPAGE, &self->hbo,
+				    (void **)&self->bo));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
+}
+
+FIXTURE_TEARDOWN(hugetlb)
+{
+	if (self->p)
+		munmap(self->p, HPAGE);
+	if (self->bo)
+		munmap(self->bo, HPAGE);
+	if (self->fd >= 0)
+		close(self->fd);
+	restore_nr_hugepages(self->saved_nr);
+}
+
+TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
+{
+	const size_t foff = HPAGE / 2 - 2 * PAGE, flen = 16 * PAGE;
+	struct uptr_stats s0, s1, s2, d;
+	struct uptr_job j = {};
+	__u32 h, hsub;
+
+	uptr_fill_pattern(self->p, HPAGE, 61);
+	/* hugetlb is ordinary memory with struct pages: accepted. */
+	ASSERT_EQ(0, uptr_create(self->fd, self->p, HPAGE,
+				 DRM_UPTR_CREATE_PROBE, &h));
+
+	stats_read(_metadata, self->dir, &s0);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	stats_since(_metadata, self->dir, "copy out", &s0, &s1, &d);
+	EXPECT_EQ(-1, uptr_check_pattern(self->bo, HPAGE, 61));
+	EXPECT_LE((long long)(HPAGE / PAGE), d.pages_faulted);
+
+	/* The device writes inside the huge page; the CPU sees exactly it. */
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, foff, flen, 0x4e6ef111);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(self->p, foff, 61));
+	EXPECT_TRUE(words_equal(self->p + foff, flen, 0x4e6ef111));
+	EXPECT_EQ(-1, check_pattern_at(self->p + foff + flen,
+				       HPAGE - foff - flen, foff + flen, 61));
+
+	/* An object over a few small pages inside the huge page. */
+	ASSERT_EQ(0, uptr_create(self->fd, self->p + 3 * PAGE, 4 * PAGE,
+				 DRM_UPTR_CREATE_READ_ONLY |
+				 DRM_UPTR_CREATE_POPULATE, &hsub));
+	memset(self->bo, 0, 4 * PAGE);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hsub, 0, self->hbo, 0, 4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(-1, check_pattern_at(self->bo, 4 * PAGE, 3 * PAGE, 61));
+
+	/* Zapping the huge page invalidates the whole 2 MiB mirror. */
+	ASSERT_EQ(0, madvise(self->p, HPAGE, MADV_DONTNEED));
+	stats_since(_metadata, self->dir, "MADV_DONTNEED", &s1, &s2, &d);
+	EXPECT_LE((long long)(HPAGE / PAGE), d.pages_invalidated);
+	memset(self->bo, 0xee, HPAGE);
+	j = (struct uptr_job){};
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	if (variant->zero_after_dontneed) {
+		EXPECT_TRUE(words_equal(self->bo, HPAGE, 0));
+		EXPECT_TRUE(words_equal(self->p, HPAGE, 0));
+	} else {
+		EXPECT_EQ(0, memcmp(self->bo, self->p, HPAGE));
+		EXPECT_TRUE(words_equal(self->bo + foff, flen, 0x4e6ef111));
+		EXPECT_EQ(-1, uptr_check_pattern(self->bo, foff, 61));
+	}
+}
+
+/* ---- uprobes replacing a text page ------------------------------------ */
+
+#if defined(__x86_64__)
+/* A function whose first byte is known: push %rbp is 0x55. */
+asm(".pushsection .text\n"
+	".type uptr_probe_target, @function\n"
+	".balign 64\n"
+	"uptr_probe_target:\n"
+	"\tpush %rbp\n"
+	"\tmov %rsp, %rbp\n"
+	"\tpop %rbp\n"
+	"\tret\n"
+	".size uptr_probe_target, . - uptr_probe_target\n"
+	".popsection\n");
+
+static uintptr_t probe_target_addr(void)
+{
+	uintptr_t addr;
+
+	asm("lea uptr_probe_target(%%rip), %0" : "=r" (addr));
+	return addr;
+}
+
+#define PROBE_FIRST_BYTE	0x55
+#define PROBE_BREAKPOINT	0xcc
+#endif
+
+#define UPROBE_EVENTS	TRACEFS "/uprobe_events"
+#define UPROBE_ENABLE	TRACEFS "/events/uptr/probe/enable"
+
+FIXTURE(uprobe) {
+	int fd;
+	char dir[256];
+	bool registered;
+	char path[PATH_MAX];
+	unsigned long file_off;
+	unsigned char *page;	/* the text page holding the function */
+	size_t off;		/* the function's offset in it */
+	__u32 hbo, sync;
+	unsigned char *bo;
+};
+
+/* Find the file mapping of @addr: its path and the file offset of @addr. */
+static int text_file_offset(uintptr_t addr, char *path, size_t len,
+			    unsigned long *file_off)
+{
+	char line[PATH_MAX + 128], perms[8], name[PATH_MAX];
+	unsigned long start, end, off;
+	int ret = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		name[0] = '\0';
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %4095s", &start, &end,
+			   perms, &off, name) < 4)
+			continue;
+		if (addr < start || addr >= end)
+			continue;
+		if (name[0] != '/' || perms[2] != 'x')
+			break;
+		snprintf(path, len, "%s", name);
+		*file_off = addr - start + off;
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+static void uprobe_remove(void)
+{
+	write_str(UPROBE_ENABLE, "0", 0);
+	write_str(UPROBE_EVENTS, "-:uptr/probe\n", O_APPEND);
+}
+
+FIXTURE_SETUP(uprobe)
+{
+#if defined(__x86_64__)
+	uintptr_t addr = probe_target_addr();
+
+	self->fd = uptr_open_render();
+	if (self->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
+		SKIP(return, "no uptr debugfs directory");
+	if (access(UPROBE_EVENTS, W_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	if (access(UPROBE_EVENTS, W_OK))
+		SKIP(return, "no %s (tracefs or CONFIG_UPROBE_EVENTS missing)",
+		     UPROBE_EVENTS);
+	ASSERT_EQ(0, text_file_offset(addr, self->path, sizeof(self->path),
+				      &self->file_off));
+	self->page = (unsigned char *)(addr & ~(PAGE - 1));
+	self->off = addr & (PAGE - 1);
+	uprobe_remove();
+	ASSERT_EQ(0, uptr_bo_create(self->fd, PAGE, &self->hbo,
+				    (void **)&self->bo));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &self->sync));
+#else
+	SKIP(return, "the breakpoint byte is only known for x86_64");
+#endif
+}
+
+FIXTURE_TEARDOWN(uprobe)
+{
+	if (self->registered)
+		uprobe_remove();
+	if (self->bo)
+		munmap(self->bo, PAGE);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
+{
+#if defined(__x86_64__)
+	unsigned char orig[PAGE];
+	struct uptr_stats s0, s1, s2, d;
+	struct uptr_job j = {};
+	char probe[PATH_MAX + 64];
+	int ret;
+	__u32 h;
+
+	memcpy(orig, self->page, PAGE);
+	ASSERT_EQ(PROBE_FIRST_BYTE, orig[self->off]);
+	/* Text is not writable: the device may only read it. */
+	ASSERT_EQ(0, uptr_create(self->fd, self->page, PAGE,
+				 DRM_UPTR_CREATE_READ_ONLY, &h));
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, PAGE, 0);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(0, memcmp(orig, self->bo, PAGE));
+
+	/* Register and enable: the page is replaced in every mapping. */
+	stats_read(_metadata, self->dir, &s0);
+	snprintf(probe, sizeof(probe), "p:uptr/probe %s:0x%lx\n", self->path,
+		 self->file_off);
+	ret = write_str(UPROBE_EVENTS, probe, O_APPEND);
+	if (ret == -ENOENT || ret == -EOPNOTSUPP)
+		SKIP(return, "uprobe refused: %s", strerror(-ret));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", probe, strerror(-ret));
+	self->registered = true;
+	ASSERT_EQ(0, write_str(UPROBE_ENABLE, "1", 0));
+	stats_since(_metadata, self->dir, "uprobe enabled", &s0, &s1, &d);
+	EXPECT_LE(1, d.event_clear);
+	EXPECT_LE(1, d.pages_invalidated);
+
+	memset(self->bo, 0, PAGE);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(PROBE_BREAKPOINT, self->bo[self->off]);
+	EXPECT_EQ(PROBE_BREAKPOINT, self->page[self->off]);
+	/* Nothing else of the page changed. */
+	EXPECT_EQ(0, memcmp(orig, self->bo, self->off));
+	EXPECT_EQ(0, memcmp(orig + self->off + 1, self->bo + self->off + 1,
+			    PAGE - self->off - 1));
+
+	/* Disable and remove: the original page comes back. */
+	ASSERT_EQ(0, write_str(UPROBE_ENABLE, "0", 0));
+	ASSERT_EQ(0, write_str(UPROBE_EVENTS, "-:uptr/probe\n", O_APPEND));
+	self->registered = false;
+	stats_since(_metadata, self->dir, "uprobe removed", &s1, &s2, &d);
+	EXPECT_LE(1, d.event_clear);
+
+	memset(self->bo, 0, PAGE);
+	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(PROBE_FIRST_BYTE, self->bo[self->off]);
+	EXPECT_EQ(0, memcmp(orig, self->bo, PAGE));
+#endif
+}
+
+TEST_HARNESS_MAIN
