@@ -43,10 +43,10 @@
  * calls hmm_range_fault() under mmap_read_lock() into a pfn array allocated
  * before any lock was taken. -EBUSY is retried with a new sequence until
  * %HMM_RANGE_DEFAULT_TIMEOUT; -EFAULT (hole, no struct page, PROT_NONE) and
- * -EPERM (write to a read-only mapping) are returned to the caller. Pages
- * of a userfaultfd-armed VMA are never faulted (hmm_range_fault() cannot
- * wait for the userfaultfd handler): they are used if present, else the
- * fault-in fails with -EFAULT.
+ * -EPERM (write to a read-only mapping) are returned to the caller. In a
+ * userfaultfd-armed VMA a page that only the userfaultfd handler could
+ * provide is never waited for (hmm_range_fault() cannot let the handler
+ * run): the fault-in fails with -EFAULT (see uptr_mirror_hmm_fault()).
  *
  * **Commit.** Under &uptr_mirror.lock, mmu_interval_read_retry() tells
  * whether any invalidation of the object ran since the sequence was taken.
