@@ -22,11 +22,17 @@ stamp build
 console=$LOGS/check-console.log
 extra=()
 [ -n "${SELFTEST:-}" ] && extra+=("harness.selftest=$SELFTEST")
-[ -n "${STRESS_SECONDS:-}" ] && extra+=("harness.stress=$STRESS_SECONDS")
+# Time budgets grow with the stress duration (at most 240 s per test).
+stress=${STRESS_SECONDS:-10}
+if [ -n "${STRESS_SECONDS:-}" ]; then
+	extra+=("harness.stress=$STRESS_SECONDS"
+		"harness.testtimeout=$((900 + 10 * stress))")
+fi
+VM_TIMEOUT=${VM_TIMEOUT:-$((1500 + 20 * stress))}
 set +e
-VM_TIMEOUT=${VM_TIMEOUT:-1500} "$TOP/harness/vm.sh" check "$console" "${extra[@]}"
+VM_TIMEOUT=$VM_TIMEOUT "$TOP/harness/vm.sh" check "$console" "${extra[@]}"
 vmrc=$?
 set -e
 stamp "guest (qemu exit $vmrc)"
-[ $vmrc = 124 ] && log "guest timed out after ${VM_TIMEOUT:-1500}s"
+[ $vmrc = 124 ] && log "guest timed out after ${VM_TIMEOUT}s"
 python3 "$TOP/harness/results.py" "$LOGS/static.tap" "$console"
