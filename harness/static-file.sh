@@ -12,10 +12,8 @@ if [ -f "$cache" ]; then
 fi
 case "$kind" in
 checkpatch)
-	# Any ERROR, WARNING or CHECK fails, except CHECKs in tracepoint
-	# headers, whose TRACE_EVENT() layout checkpatch does not understand.
+	# Any ERROR, WARNING or CHECK fails.
 	level='ERROR|WARNING|CHECK'
-	case "$f" in *_trace.h) level='ERROR|WARNING' ;; esac
 	{ perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
 		--ignore FILE_PATH_CHANGES -f "$f" 2>&1 || true; } |
 		{ grep -E "$level" || true; } >"$cache.tmp"

@@ -13,90 +13,79 @@
 #include "uptr_mirror.h"
 
 TRACE_EVENT(uptr_mirror_fault,
-	TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
-		 unsigned long npages, int ret),
-	TP_ARGS(mirror, start, npages, ret),
-	TP_STRUCT__entry(
-		__field(const void *, mirror)
-		__field(unsigned long, start)
-		__field(unsigned long, npages)
-		__field(int, ret)
-	),
-	TP_fast_assign(
-		__entry->mirror = mirror;
-		__entry->start = start;
-		__entry->npages = npages;
-		__entry->ret = ret;
-	),
-	TP_printk("mirror=%p start=0x%lx npages=%lu ret=%d",
-		  __entry->mirror, __entry->start, __entry->npages,
-		  __entry->ret)
+	    TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
+		     unsigned long npages, int ret),
+	    TP_ARGS(mirror, start, npages, ret),
+	    TP_STRUCT__entry(__field(const void *, mirror)
+			     __field(unsigned long, start)
+			     __field(unsigned long, npages)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->mirror = mirror;
+			   __entry->start = start;
+			   __entry->npages = npages;
+			   __entry->ret = ret;),
+	    TP_printk("mirror=%p start=0x%lx npages=%lu ret=%d",
+		      __entry->mirror, __entry->start, __entry->npages,
+		      __entry->ret)
 );
 
 DECLARE_EVENT_CLASS(uptr_mirror_span,
-	TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
-		 unsigned long end, unsigned long n),
-	TP_ARGS(mirror, start, end, n),
-	TP_STRUCT__entry(
-		__field(const void *, mirror)
-		__field(unsigned long, start)
-		__field(unsigned long, end)
-		__field(unsigned long, n)
-	),
-	TP_fast_assign(
-		__entry->mirror = mirror;
-		__entry->start = start;
-		__entry->end = end;
-		__entry->n = n;
-	),
-	TP_printk("mirror=%p range=[0x%lx, 0x%lx) n=%lu",
-		  __entry->mirror, __entry->start, __entry->end, __entry->n)
+		    TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
+			     unsigned long end, unsigned long n),
+		    TP_ARGS(mirror, start, end, n),
+		    TP_STRUCT__entry(__field(const void *, mirror)
+				     __field(unsigned long, start)
+				     __field(unsigned long, end)
+				     __field(unsigned long, n)),
+		    TP_fast_assign(__entry->mirror = mirror;
+				   __entry->start = start;
+				   __entry->end = end;
+				   __entry->n = n;),
+		    TP_printk("mirror=%p range=[0x%lx, 0x%lx) n=%lu",
+			      __entry->mirror, __entry->start, __entry->end,
+			      __entry->n)
 );
 
 /* n: the retry count so far */
 DEFINE_EVENT(uptr_mirror_span, uptr_mirror_retry,
-	TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
-		 unsigned long end, unsigned long n),
-	TP_ARGS(mirror, start, end, n)
+	     TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
+		      unsigned long end, unsigned long n),
+	     TP_ARGS(mirror, start, end, n)
 );
 
 /* n: the notifier sequence the commit was checked against */
 DEFINE_EVENT(uptr_mirror_span, uptr_mirror_commit,
-	TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
-		 unsigned long end, unsigned long n),
-	TP_ARGS(mirror, start, end, n)
+	     TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
+		      unsigned long end, unsigned long n),
+	     TP_ARGS(mirror, start, end, n)
 );
 
 TRACE_EVENT(uptr_mirror_invalidate,
-	TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
-		 unsigned long end, int event, unsigned long dropped,
-		 bool blockable),
-	TP_ARGS(mirror, start, end, event, dropped, blockable),
-	TP_STRUCT__entry(
-		__field(const void *, mirror)
-		__field(unsigned long, start)
-		__field(unsigned long, end)
-		__field(int, event)
-		__field(unsigned long, dropped)
-		__field(bool, blockable)
-	),
-	TP_fast_assign(
-		__entry->mirror = mirror;
-		__entry->start = start;
-		__entry->end = end;
-		__entry->event = event;
-		__entry->dropped = dropped;
-		__entry->blockable = blockable;
-	),
-	TP_printk("mirror=%p range=[0x%lx, 0x%lx) event=%d dropped=%lu blockable=%d",
-		  __entry->mirror, __entry->start, __entry->end,
-		  __entry->event, __entry->dropped, __entry->blockable)
+	    TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
+		     unsigned long end, int event, unsigned long dropped,
+		     bool blockable),
+	    TP_ARGS(mirror, start, end, event, dropped, blockable),
+	    TP_STRUCT__entry(__field(const void *, mirror)
+			     __field(unsigned long, start)
+			     __field(unsigned long, end)
+			     __field(int, event)
+			     __field(unsigned long, dropped)
+			     __field(bool, blockable)),
+	    TP_fast_assign(__entry->mirror = mirror;
+			   __entry->start = start;
+			   __entry->end = end;
+			   __entry->event = event;
+			   __entry->dropped = dropped;
+			   __entry->blockable = blockable;),
+	    TP_printk("mirror=%p range=[0x%lx, 0x%lx) event=%d dropped=%lu blockable=%d",
+		      __entry->mirror, __entry->start, __entry->end,
+		      __entry->event, __entry->dropped, __entry->blockable)
 );
 
 #endif /* _UPTR_TRACE_H_ */
 
 #undef TRACE_INCLUDE_PATH
-#define TRACE_INCLUDE_PATH ../../drivers/gpu/drm/uptr
+#define TRACE_INCLUDE_PATH .
 #undef TRACE_INCLUDE_FILE
 #define TRACE_INCLUDE_FILE uptr_trace
 #include <trace/define_trace.h>
