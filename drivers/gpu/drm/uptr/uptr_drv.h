@@ -58,6 +58,11 @@ struct uptr_device {
 	 * memory allocation and no wait for a fence while it is held.
 	 */
 	struct mutex notifier_lock;
+	/**
+	 * @free_wq: tears down userptr objects, off the scheduler's
+	 * workqueue (see uptr_userptr_free()); drained when the device goes
+	 */
+	struct workqueue_struct *free_wq;
 	/** @engine: the copy engine */
 	struct uptr_engine engine;
 	/** @jobs_submitted: jobs queued by SUBMIT */

@@ -67,9 +67,11 @@ static const struct uptr_mirror_ops uptr_userptr_mirror_ops = {
 	.device_idle = uptr_userptr_device_idle,
 };
 
-static void uptr_userptr_free(struct drm_gem_object *obj)
+static void uptr_userptr_free_work(struct work_struct *work)
 {
-	struct uptr_userptr *uobj = to_uptr_userptr(obj);
+	struct uptr_userptr *uobj = container_of(work, struct uptr_userptr,
+						 free_work);
+	struct drm_gem_object *obj = &uobj->base;
 	struct uptr_device *udev = to_uptr_device(obj->dev);
 
 	/* The device first, then the notifier: see uptr_mirror_fini(). */
@@ -83,6 +85,23 @@ static void uptr_userptr_free(struct drm_gem_object *obj)
 	uptr_mirror_fini(&uobj->mirror);
 	drm_gem_object_release(obj);
 	kfree(uobj);
+}
+
+/*
+ * The last reference may go in the scheduler's free_job, whose workqueue
+ * also runs the jobs. mmu_interval_notifier_remove() waits for any
+ * invalidation running in the mm, and that may be waiting for a job's
+ * fence: from a workqueue, tear down on one of our own. From an ioctl or
+ * file close, tear down at once, so userspace sees the object gone.
+ */
+static void uptr_userptr_free(struct drm_gem_object *obj)
+{
+	struct uptr_userptr *uobj = to_uptr_userptr(obj);
+
+	if (current_work())
+		queue_work(to_uptr_device(obj->dev)->free_wq, &uobj->free_work);
+	else
+		uptr_userptr_free_work(&uobj->free_work);
 }
 
 static struct dma_buf *uptr_userptr_export(struct drm_gem_object *obj,
@@ -168,6 +187,7 @@ struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
 	uobj->base.funcs = &uptr_userptr_funcs;
 	uobj->flags = args->flags;
 	INIT_LIST_HEAD(&uobj->link);
+	INIT_WORK(&uobj->free_work, uptr_userptr_free_work);
 	drm_gem_private_object_init(&udev->drm, &uobj->base, args->user_size);
 
 	ret = uptr_mirror_init(&uobj->mirror, current->mm, start,

@@ -6,6 +6,7 @@
 #define _UPTR_USERPTR_H_
 
 #include <linux/list.h>
+#include <linux/workqueue.h>
 
 #include <drm/drm_gem.h>
 
@@ -26,6 +27,8 @@ struct uptr_userptr {
 	u32 flags;
 	/** @link: in &uptr_device.objects, under &uptr_device.objects_lock */
 	struct list_head link;
+	/** @free_work: the object's teardown, on &uptr_device.free_wq */
+	struct work_struct free_work;
 };
 
 /**
