@@ -92,50 +92,6 @@ static bool has_vm_flag(const char *flags, const char *f)
 	return false;
 }
 
-/* The [vvar] mapping, which x86 maps VM_IO | VM_PFNMAP. */
-static int find_vvar(unsigned long *start, unsigned long *end)
-{
-	char line[512];
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strstr(line, "[vvar]"))
-			continue;
-		if (sscanf(line, "%lx-%lx", start, end) == 2)
-			ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
-}
-
-/* Index of the first byte of @len not equal to @v, or -1. */
-static ssize_t check_bytes(const void *buf, size_t len, unsigned char v)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != v)
-			return i;
-	return -1;
-}
-
-static ssize_t check_words(const void *buf, size_t len, __u32 v)
-{
-	const __u32 *w = buf;
-	size_t i;
-
-	for (i = 0; i < len / 4; i++)
-		if (w[i] != v)
-			return i;
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* Memory without struct pages                                         */
 /* ------------------------------------------------------------------ */
@@ -234,7 +190,7 @@ TEST_F(abuse, probe_over_device_buffer_mapping_efault)
 	EXPECT_EQ(-EFAULT, create_once(c->fd, c->bo_map, BO_SIZE,
 				       DRM_UPTR_CREATE_POPULATE |
 				       DRM_UPTR_CREATE_READ_ONLY, NULL));
-	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+	EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
 	abuse_intact(_metadata, c, 0);
 }
 
@@ -267,7 +223,7 @@ TEST_F(abuse, lazy_object_over_device_buffer_mapping_efault_in_jobs)
 	j.out.handle = c->sync;
 	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
 	usleep(50 * 1000);
-	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+	EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
 
 	uptr_gem_close(c->fd, h);
 	uptr_gem_close(c->fd, ro);
@@ -318,7 +274,7 @@ TEST_F(abuse, object_straddling_anon_and_device_buffer_mappings)
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->dbuf, 0, h, 4 * PAGE, PAGE, 0);
 	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(map, 4 * PAGE, 0x32));
-	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+	EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
 
 	uptr_gem_close(c->fd, h);
 	munmap(map, 8 * PAGE);
@@ -334,7 +290,7 @@ TEST_F(abuse, vm_io_vvar_mapping_efault)
 	size_t len;
 	__u32 h, ro;
 
-	if (find_vvar(&start, &end))
+	if (uptr_find_vvar(&start, &end))
 		SKIP(return, "no [vvar] mapping in this process");
 	vvar = (void *)start;
 	len = end - start;
@@ -360,7 +316,7 @@ TEST_F(abuse, vm_io_vvar_mapping_efault)
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, 0xdeadbeef);
 	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	EXPECT_EQ(-1, check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
+	EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
 
 	uptr_gem_close(c->fd, h);
 	uptr_gem_close(c->fd, ro);
@@ -520,7 +476,7 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 		ok_jobs++;
 	} else {
 		EXPECT_EQ(variant->ro_copy, uptr_job_submit(c->fd, &j));
-		EXPECT_EQ(-1, check_bytes(c->dbuf_map, RO_SIZE, 0xee));
+		EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, RO_SIZE, 0xee));
 	}
 	EXPECT_EQ(c->submitted0 + ok_jobs, jobs_submitted());
 
@@ -542,7 +498,7 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, RO_SIZE,
 			     0x0b0b0b0b);
 		ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
-		EXPECT_EQ(-1, check_words(self->map, RO_SIZE, 0x0b0b0b0b));
+		EXPECT_EQ(-1, uptr_check_words(self->map, RO_SIZE, 0x0b0b0b0b));
 	}
 	uptr_gem_close(c->fd, h);
 	uptr_gem_close(c->fd, ro);
@@ -1454,7 +1410,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, f->drain_bo, 0, PAGE, 0);
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, PAGE, 0x600d600d);
 	ASSERT_EQ(1, uptr_run_job(f->fd, f->drain_sync, &j));
-	EXPECT_EQ(-1, check_words(f->arena, PAGE, 0x600d600d));
+	EXPECT_EQ(-1, uptr_check_words(f->arena, PAGE, 0x600d600d));
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, f->drain_bo, 0, h, 0, PAGE, 0);
 	ASSERT_EQ(1, uptr_run_job(f->fd, f->drain_sync, &j));

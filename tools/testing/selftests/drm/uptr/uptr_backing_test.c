@@ -110,35 +110,6 @@ static int run_quiet(const char *fmt, ...)
 	return WEXITSTATUS(ret);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static int stress_seconds(void)
-{
-	const char *s = getenv("UPTR_STRESS_SECONDS");
-	int n = s ? atoi(s) : 10;
-
-	if (n < 1)
-		n = 1;
-	return n > 120 ? 120 : n;
-}
-
-static bool words_equal(const void *buf, size_t len, __u32 word)
-{
-	const __u32 *w = buf;
-	size_t i;
-
-	for (i = 0; i < len / 4; i++)
-		if (w[i] != word)
-			return false;
-	return true;
-}
-
 static void fill_words(void *buf, size_t len, __u32 word)
 {
 	__u32 *w = buf;
@@ -471,7 +442,7 @@ TEST_F_TIMEOUT(file, device_writes_to_shared_file_mapping_reach_disk, 120)
 	EXPECT_LE(NPAGES, d.pages_faulted);
 
 	/* The CPU sees the device's data through the same mapping. */
-	EXPECT_TRUE(words_equal(self->map, SIZE / 2, 0xd15cf111));
+	EXPECT_EQ(-1, uptr_check_words(self->map, SIZE / 2, 0xd15cf111));
 	EXPECT_EQ(-1, check_pattern_at(self->map + SIZE / 2, SIZE / 2,
 				       SIZE / 2, 21));
 
@@ -487,7 +458,7 @@ TEST_F_TIMEOUT(file, device_writes_to_shared_file_mapping_reach_disk, 120)
 	disk = malloc(SIZE);
 	ASSERT_NE(NULL, disk);
 	read_from_disk(_metadata, self->ffd, disk);
-	EXPECT_TRUE(words_equal(disk, SIZE / 2, 0xd15cf111));
+	EXPECT_EQ(-1, uptr_check_words(disk, SIZE / 2, 0xd15cf111));
 	EXPECT_EQ(-1, check_pattern_at(disk + SIZE / 2, SIZE / 2, SIZE / 2, 21));
 	free(disk);
 }
@@ -567,8 +538,8 @@ TEST_F_TIMEOUT(file, writeback_racing_device_writes_keeps_last_write, 300)
 	 * object run in submission order, so the last job that wrote a page
 	 * decides its final content.
 	 */
-	deadline = now_ms() + stress_seconds() * 1000LL;
-	for (k = 1; k <= NPAGES || now_ms() < deadline; k++) {
+	deadline = uptr_now_ms() + uptr_stress_seconds(120) * 1000LL;
+	for (k = 1; k <= NPAGES || uptr_now_ms() < deadline; k++) {
 		unsigned int p1 = k % NPAGES, p2 = (p1 + NPAGES / 2) % NPAGES;
 		struct uptr_job j = {};
 
@@ -605,7 +576,7 @@ TEST_F_TIMEOUT(file, writeback_racing_device_writes_keeps_last_write, 300)
 	EXPECT_LT(NPAGES, d.pages_faulted);
 
 	for (p = 0; p < NPAGES; p++) {
-		EXPECT_TRUE(words_equal(self->map + p * PAGE, PAGE, expect[p]))
+		EXPECT_EQ(-1, uptr_check_words(self->map + p * PAGE, PAGE, expect[p]))
 			TH_LOG("CPU view of page %u: %#x, expected %#x", p,
 			       *(__u32 *)(self->map + p * PAGE), expect[p]);
 	}
@@ -617,7 +588,7 @@ TEST_F_TIMEOUT(file, writeback_racing_device_writes_keeps_last_write, 300)
 	ASSERT_NE(NULL, disk);
 	read_from_disk(_metadata, self->ffd, disk);
 	for (p = 0; p < NPAGES; p++) {
-		EXPECT_TRUE(words_equal(disk + p * PAGE, PAGE, expect[p]))
+		EXPECT_EQ(-1, uptr_check_words(disk + p * PAGE, PAGE, expect[p]))
 			TH_LOG("disk page %u: %#x, expected %#x", p,
 			       *(__u32 *)(disk + p * PAGE), expect[p]);
 	}
@@ -648,7 +619,7 @@ TEST_F_TIMEOUT(file, device_write_to_private_file_mapping_stays_private, 120)
 	EXPECT_LE(NPAGES, d.pages_faulted);
 
 	/* This process sees the device's data in its private copy... */
-	EXPECT_TRUE(words_equal(self->map, SIZE / 2, 0xc0dec0de));
+	EXPECT_EQ(-1, uptr_check_words(self->map, SIZE / 2, 0xc0dec0de));
 	EXPECT_EQ(-1, check_pattern_at(self->map + SIZE / 2, SIZE / 2,
 				       SIZE / 2, 33));
 	/* ...the file does not: not through the page cache, nor on disk. */
@@ -943,12 +914,12 @@ TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
-	EXPECT_TRUE(words_equal(self->bo, SIZE / 2, 0x5a17f111))
+	EXPECT_EQ(-1, uptr_check_words(self->bo, SIZE / 2, 0x5a17f111))
 		TH_LOG("device read %#x, expected 0x5a17f111",
 		       *(__u32 *)self->bo);
 	EXPECT_EQ(-1, check_pattern_at(self->bo + SIZE / 2, SIZE / 2,
 				       SIZE / 2, 43));
-	EXPECT_TRUE(words_equal(self->p, SIZE / 2, 0x5a17f111))
+	EXPECT_EQ(-1, uptr_check_words(self->p, SIZE / 2, 0x5a17f111))
 		TH_LOG("CPU read %#x, expected 0x5a17f111", *(__u32 *)self->p);
 	EXPECT_EQ(-1, check_pattern_at(self->p + SIZE / 2, SIZE / 2,
 				       SIZE / 2, 43));
@@ -1047,7 +1018,7 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	__u32 h, hro;
 
 	/* Faulting in at create time fails, for either access. */
-	t0 = now_ms();
+	t0 = uptr_now_ms();
 	EXPECT_EQ(-EFAULT, uptr_create(self->fd, self->p, SIZE,
 				       DRM_UPTR_CREATE_POPULATE, &h));
 	EXPECT_EQ(-EFAULT, uptr_create(self->fd, self->p, SIZE,
@@ -1071,7 +1042,7 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	EXPECT_EQ(submitted,
 		  uptr_debugfs_value("uptr_engine", "jobs_submitted"));
 	/* No hang, and the handler was never asked: nothing to read. */
-	EXPECT_GT(5000, now_ms() - t0);
+	EXPECT_GT(5000, uptr_now_ms() - t0);
 	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
 	EXPECT_EQ(EAGAIN, errno);
 
@@ -1101,7 +1072,7 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE / 2, 51));
-	EXPECT_TRUE(words_equal(self->bo + SIZE / 2, SIZE / 2, 0));
+	EXPECT_EQ(-1, uptr_check_words(self->bo + SIZE / 2, SIZE / 2, 0));
 
 	/* The device writes over both halves; the CPU sees it. */
 	j = (struct uptr_job){};
@@ -1111,8 +1082,8 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	stats_since(_metadata, self->dir, "after resolving", &s0, &s1, &d);
 	EXPECT_LE(NPAGES, d.pages_faulted);
 	EXPECT_EQ(-1, uptr_check_pattern(self->p, PAGE, 51));
-	EXPECT_TRUE(words_equal(self->p + PAGE, SIZE - 2 * PAGE, 0x0ddf111e));
-	EXPECT_TRUE(words_equal(self->p + SIZE - PAGE, PAGE, 0));
+	EXPECT_EQ(-1, uptr_check_words(self->p + PAGE, SIZE - 2 * PAGE, 0x0ddf111e));
+	EXPECT_EQ(-1, uptr_check_words(self->p + SIZE - PAGE, PAGE, 0));
 
 	/*
 	 * The write replaced the zero pages of the second half: the
@@ -1123,8 +1094,8 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(0, memcmp(self->bo, self->p, SIZE));
-	EXPECT_TRUE(words_equal(self->bo + SIZE / 2, SIZE / 2 - PAGE,
-				0x0ddf111e));
+	EXPECT_EQ(-1, uptr_check_words(self->bo + SIZE / 2, SIZE / 2 - PAGE,
+				       0x0ddf111e));
 	/* Still no message for the handler. */
 	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
 }
@@ -1179,11 +1150,11 @@ TEST_F(uffd, write_protected_pages_refuse_device_write_until_unprotected)
 	EXPECT_LE(1, d.event_protection_vma);
 	EXPECT_LE(NPAGES, d.pages_invalidated);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
-	EXPECT_TRUE(words_equal(self->p, SIZE, 0x3070f111));
+	EXPECT_EQ(-1, uptr_check_words(self->p, SIZE, 0x3070f111));
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
-	EXPECT_TRUE(words_equal(self->bo, SIZE, 0x3070f111));
+	EXPECT_EQ(-1, uptr_check_words(self->bo, SIZE, 0x3070f111));
 }
 
 /*
@@ -1303,7 +1274,7 @@ TEST_F(uffd_swap, swapped_out_pages_are_not_missing_for_device)
 
 	/* The CPU reads them back without the handler being asked. */
 	if (ret == 1)
-		EXPECT_TRUE(words_equal(self->p, PAGE, 0x5ad0f111));
+		EXPECT_EQ(-1, uptr_check_words(self->p, PAGE, 0x5ad0f111));
 	EXPECT_EQ(-1, check_pattern_at(self->p + PAGE, SIZE - PAGE, PAGE, 47));
 	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
 	EXPECT_EQ(EAGAIN, errno);
@@ -1412,7 +1383,7 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, foff, flen, 0x4e6ef111);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->p, foff, 61));
-	EXPECT_TRUE(words_equal(self->p + foff, flen, 0x4e6ef111));
+	EXPECT_EQ(-1, uptr_check_words(self->p + foff, flen, 0x4e6ef111));
 	EXPECT_EQ(-1, check_pattern_at(self->p + foff + flen,
 				       HPAGE - foff - flen, foff + flen, 61));
 
@@ -1435,11 +1406,11 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
 	if (variant->zero_after_dontneed) {
-		EXPECT_TRUE(words_equal(self->bo, HPAGE, 0));
-		EXPECT_TRUE(words_equal(self->p, HPAGE, 0));
+		EXPECT_EQ(-1, uptr_check_words(self->bo, HPAGE, 0));
+		EXPECT_EQ(-1, uptr_check_words(self->p, HPAGE, 0));
 	} else {
 		EXPECT_EQ(0, memcmp(self->bo, self->p, HPAGE));
-		EXPECT_TRUE(words_equal(self->bo + foff, flen, 0x4e6ef111));
+		EXPECT_EQ(-1, uptr_check_words(self->bo + foff, flen, 0x4e6ef111));
 		EXPECT_EQ(-1, uptr_check_pattern(self->bo, foff, 61));
 	}
 }

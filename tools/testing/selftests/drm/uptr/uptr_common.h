@@ -147,6 +147,55 @@ static inline ssize_t uptr_check_pattern(const void *buf, size_t len,
 	return -1;
 }
 
+/* Offset of the first byte of @len not equal to @v, or -1. */
+static inline ssize_t uptr_check_bytes(const void *buf, size_t len,
+				       unsigned char v)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != v)
+			return i;
+	return -1;
+}
+
+/* Index of the first 32-bit word of @len bytes not equal to @v, or -1. */
+static inline ssize_t uptr_check_words(const void *buf, size_t len, __u32 v)
+{
+	const __u32 *w = buf;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (w[i] != v)
+			return i;
+	return -1;
+}
+
+/*
+ * The [vvar] mapping of the vDSO: VM_PFNMAP | VM_IO on x86, i.e. not
+ * ordinary memory. Returns 0 with its range, or -ENOENT.
+ */
+static inline int uptr_find_vvar(unsigned long *start, unsigned long *end)
+{
+	char line[512];
+	int ret = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "[vvar]") &&
+		    sscanf(line, "%lx-%lx", start, end) == 2) {
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
 #define UPTR_DEBUGFS_DRI	"/sys/kernel/debug/dri"
 
 /*

@@ -89,30 +89,6 @@ out_free:
 	return p;
 }
 
-/*
- * The [vvar] mapping of the vDSO: VM_PFNMAP | VM_IO, i.e. not ordinary
- * memory. Returns 0 with its range, or -ENOENT.
- */
-static int find_vvar(unsigned long *start, unsigned long *end)
-{
-	char line[512];
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "r");
-	if (!f)
-		return -ENOENT;
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "[vvar]") &&
-		    sscanf(line, "%lx-%lx", start, end) == 2) {
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Argument validation: every documented errno, one bad field at a time. */
 
@@ -537,7 +513,7 @@ TEST_F(create, probe_of_vvar_pfnmap_mapping_efault)
 	unsigned long start, end;
 	__u32 handle = 0;
 
-	if (find_vvar(&start, &end))
+	if (uptr_find_vvar(&start, &end))
 		SKIP(return, "no [vvar] mapping in this process");
 	/* Not mapped ordinary memory, but a lazy create does not look. */
 	ASSERT_EQ(0, uptr_create(self->fd, (void *)start, end - start, 0,
@@ -555,7 +531,7 @@ TEST_F(create, populate_of_vvar_pfnmap_mapping_efault)
 	unsigned long start, end;
 	__u32 handle = 0;
 
-	if (find_vvar(&start, &end))
+	if (uptr_find_vvar(&start, &end))
 		SKIP(return, "no [vvar] mapping in this process");
 	EXPECT_EQ(-EFAULT, uptr_create(self->fd, (void *)start, end - start,
 				       DRM_UPTR_CREATE_READ_ONLY |

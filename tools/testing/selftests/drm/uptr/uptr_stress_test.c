@@ -176,18 +176,6 @@ static __u64 cpu_checksum(const void *buf, size_t len)
 	return sum;
 }
 
-/* Index of the first 32-bit word of @len bytes not equal to @v, or -1. */
-static ssize_t check_words(const void *buf, size_t len, __u32 v)
-{
-	const __u32 *w = buf;
-	size_t i;
-
-	for (i = 0; i < len / 4; i++)
-		if (w[i] != v)
-			return i;
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* race: jobs against munmap/mmap, mprotect, move_pages and madvise    */
 /* ------------------------------------------------------------------ */
@@ -665,7 +653,7 @@ static void race_check(struct __test_metadata *_metadata, struct race *r,
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, r->handle, 0, r->size, pat);
 	ASSERT_EQ(1, uptr_run_job(r->fd, r->check_sync, &j));
-	bad = check_words(r->map, r->size, pat);
+	bad = uptr_check_words(r->map, r->size, pat);
 	ASSERT_EQ(-1, bad) {
 		TH_LOG("round %d: CPU read 0x%08x at word %zd (page %zd), device wrote 0x%08x",
 		       round, ((__u32 *)r->map)[bad], bad,
@@ -1135,7 +1123,7 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 	/* Jobs still queued at close ran... */
 	EXPECT_LT(mid.done - e0.done, njobs);
 	/* ...their writes landed in the CPU's view of the kept half... */
-	EXPECT_EQ(-1, check_words(map, half, last));
+	EXPECT_EQ(-1, uptr_check_words(map, half, last));
 	/* ...and none reached the memory mapped after the invalidation. */
 	EXPECT_EQ(-1, uptr_check_pattern(map + half, half, 0x77));
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s1));
@@ -1252,7 +1240,7 @@ static void fdpass_child(int sock, int inherited_fd)
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, rep.own_handle, 0, 4 * PAGE,
 		     0xc41dc41d);
 	rep.fill_own = uptr_run_job(fd, req.sync, &j);
-	rep.own_readback = check_words(own, 4 * PAGE, 0xc41dc41d) == -1;
+	rep.own_readback = uptr_check_words(own, 4 * PAGE, 0xc41dc41d) == -1;
 
 	if (write(sock, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(4);
@@ -1371,8 +1359,8 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 			     0xf00d0000 + k);
 	ASSERT_EQ(1, uptr_run_job(fd, sync, &j));
 	for (k = 0; k < 8; k++)
-		EXPECT_EQ(-1, check_words(map + (100 + k) * PAGE, PAGE,
-					  0xf00d0000 + k));
+		EXPECT_EQ(-1, uptr_check_words(map + (100 + k) * PAGE, PAGE,
+					       0xf00d0000 + k));
 	EXPECT_EQ(99U, *(__u32 *)(map + 99 * PAGE));
 	EXPECT_EQ(108U, *(__u32 *)(map + 108 * PAGE));
 
@@ -1442,8 +1430,8 @@ TEST_F(life, overlapping_objects_see_each_others_device_writes)
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, b, 0, c->bo, 0, 4 * PAGE, 0);
 	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
-	EXPECT_EQ(-1, check_words(c->bo_map, 4 * PAGE, 0x0a0a0a0a));
-	EXPECT_EQ(-1, check_words(map + 4 * PAGE, 4 * PAGE, 0x0a0a0a0a));
+	EXPECT_EQ(-1, uptr_check_words(c->bo_map, 4 * PAGE, 0x0a0a0a0a));
+	EXPECT_EQ(-1, uptr_check_words(map + 4 * PAGE, 4 * PAGE, 0x0a0a0a0a));
 
 	/* A's pages 0-3 to B's pages 4-7 (user pages 8-11): disjoint. */
 	j = (struct uptr_job){};
