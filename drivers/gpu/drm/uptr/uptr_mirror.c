@@ -126,6 +126,22 @@ static unsigned long uptr_mirror_seg_end(struct uptr_mirror *mirror,
 	return min(next - uptr_mirror_vpn(mirror, 0), end);
 }
 
+/*
+ * Update the valid counts after @chunk's bitmap changed, a word at a time.
+ * Return: how many valid pages the chunk lost. Context: notifier lock.
+ */
+static unsigned int uptr_mirror_chunk_recount(struct uptr_mirror *mirror,
+					      struct uptr_mirror_chunk *chunk)
+{
+	unsigned int n = bitmap_weight(chunk->valid, UPTR_MIRROR_CHUNK_PAGES);
+	unsigned int lost = chunk->nvalid > n ? chunk->nvalid - n : 0;
+
+	lockdep_assert_held(mirror->lock);
+	mirror->nvalid = mirror->nvalid - chunk->nvalid + n;
+	chunk->nvalid = n;
+	return lost;
+}
+
 static struct uptr_mirror_chunk *
 uptr_mirror_get_chunk(struct uptr_mirror *mirror, unsigned long index)
 {
@@ -421,12 +437,8 @@ again:
 		goto retry;
 	}
 	memcpy(&chunk->pfns[a], pfns, (b - a) * sizeof(*pfns));
-	for (; a < b; a++) {
-		if (!__test_and_set_bit(a, chunk->valid)) {
-			chunk->nvalid++;
-			mirror->nvalid++;
-		}
-	}
+	bitmap_set(chunk->valid, a, b - a);
+	uptr_mirror_chunk_recount(mirror, chunk);
 	mutex_unlock(mirror->lock);
 
 	uptr_mirror_count(mirror, UPTR_STAT_COMMITS, 1);
@@ -666,13 +678,9 @@ static unsigned long uptr_mirror_drop(struct uptr_mirror *mirror,
 		clast = uptr_mirror_seg_end(mirror, cfirst, last);
 		s0 = uptr_mirror_slot(mirror, cfirst);
 		s1 = uptr_mirror_slot(mirror, clast - 1) + 1;
-		for_each_set_bit_from(s0, chunk->valid, s1) {
-			__clear_bit(s0, chunk->valid);
-			chunk->nvalid--;
-			dropped++;
-		}
+		bitmap_clear(chunk->valid, s0, s1 - s0);
+		dropped += uptr_mirror_chunk_recount(mirror, chunk);
 	}
-	mirror->nvalid -= dropped;
 	return dropped;
 }
 
