@@ -6,7 +6,7 @@
 
 PKGS=(linux-source-6.12 qemu-system-x86 gcc make flex bison bc libelf-dev
       libssl-dev cpio busybox-static ccache sparse python3 perl rsync
-      xz-utils gzip libc6-dev kmod patch e2fsprogs)
+      xz-utils gzip libc6-dev kmod patch e2fsprogs gcc-multilib)
 
 missing=()
 for p in "${PKGS[@]}"; do
