@@ -4,6 +4,7 @@
  */
 
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -11,6 +12,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/userfaultfd_k.h>
+#include <uapi/linux/magic.h>
 
 #include "uptr_mirror.h"
 #include "uptr_trace.h"
@@ -42,7 +44,8 @@
  * mmget_not_zero() (a mirror whose mm has exited fails with -EFAULT) and
  * calls hmm_range_fault() under mmap_read_lock() into a pfn array allocated
  * before any lock was taken. -EBUSY is retried with a new sequence until
- * %HMM_RANGE_DEFAULT_TIMEOUT; -EFAULT (hole, no struct page, PROT_NONE) and
+ * %HMM_RANGE_DEFAULT_TIMEOUT; -EFAULT (hole, no struct page, PROT_NONE,
+ * memfd_secret() memory, which has no kernel mapping) and
  * -EPERM (write to a read-only mapping) are returned to the caller. In a
  * userfaultfd-armed VMA a page that only the userfaultfd handler could
  * provide is never waited for (hmm_range_fault() cannot let the handler
@@ -152,17 +155,23 @@ uptr_mirror_get_chunk(struct uptr_mirror *mirror, unsigned long index)
 	if (chunk)
 		return chunk;
 
-	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+	chunk = kzalloc(sizeof(*chunk), UPTR_GFP_USER);
 	if (!chunk)
 		return ERR_PTR(-ENOMEM);
+	/*
+	 * A sequence no fault-in of this chunk can predate, so that the
+	 * first commit never sees a false collision, however far the
+	 * notifier's sequence has come (it is compared with wrap-around).
+	 */
+	chunk->seq = mmu_interval_read_begin(&mirror->notifier);
 	chunk->pfns = kvcalloc(UPTR_MIRROR_CHUNK_PAGES, sizeof(*chunk->pfns),
-			       GFP_KERNEL_ACCOUNT);
+			       UPTR_GFP_USER);
 	if (!chunk->pfns) {
 		ret = -ENOMEM;
 		goto err_free_chunk;
 	}
 
-	ret = xa_insert(&mirror->chunks, index, chunk, GFP_KERNEL_ACCOUNT);
+	ret = xa_insert(&mirror->chunks, index, chunk, UPTR_GFP_USER);
 	if (ret == -EBUSY) {
 		/* Another fault-in inserted it first. */
 		kvfree(chunk->pfns);
@@ -246,18 +255,40 @@ static int uptr_mirror_dirty(struct uptr_mirror *mirror,
 /* Rounds of prefaulting a userfaultfd range, 2 ms apart, before -EFAULT. */
 #define UPTR_MIRROR_UFFD_ROUNDS	50
 
-/* Is userfaultfd armed on a VMA of [@start, @end)? mmap_lock held. */
-static bool uptr_mirror_uffd(struct mm_struct *mm, unsigned long start,
-			     unsigned long end)
+/*
+ * Can the device use the pages of @vma? Not those of VM_PFNMAP, VM_MIXEDMAP
+ * or VM_IO mappings (no struct page, or not ordinary memory), nor those of
+ * memfd_secret(): they are removed from the kernel's direct map, so the
+ * engine could not map them (GUP refuses them too). vma_is_secretmem() is
+ * not exported; its file system's magic tells the same.
+ */
+static bool uptr_mirror_vma_ok(struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_IO))
+		return false;
+	return !vma->vm_file ||
+	       file_inode(vma->vm_file)->i_sb->s_magic != SECRETMEM_MAGIC;
+}
+
+/*
+ * Check the VMAs of [@start, @end) before a fault-in, under mmap_lock.
+ * Holes are left to hmm_range_fault(). Return: 0, or -EFAULT if a VMA
+ * cannot be used; *@uffd tells whether userfaultfd is armed on one.
+ */
+static int uptr_mirror_check_vmas(struct mm_struct *mm, unsigned long start,
+				  unsigned long end, bool *uffd)
 {
 	struct vm_area_struct *vma;
 
 	VMA_ITERATOR(vmi, mm, start);
 
-	for_each_vma_range(vmi, vma, end)
-		if (userfaultfd_armed(vma))
-			return true;
-	return false;
+	*uffd = false;
+	for_each_vma_range(vmi, vma, end) {
+		if (!uptr_mirror_vma_ok(vma))
+			return -EFAULT;
+		*uffd |= userfaultfd_armed(vma);
+	}
+	return 0;
 }
 
 /*
@@ -289,7 +320,7 @@ static int uptr_mirror_uffd_prefault(struct uptr_mirror *mirror,
 			continue;
 		vma = vma_lookup(mirror->notifier.mm, addr);
 		if (!vma || !(vma->vm_flags & VM_READ) ||
-		    vma->vm_flags & (VM_IO | VM_PFNMAP))
+		    !uptr_mirror_vma_ok(vma))
 			return -EFAULT;
 		if (write && !(vma->vm_flags & VM_WRITE))
 			return -EPERM;
@@ -318,9 +349,14 @@ static int uptr_mirror_hmm_fault(struct uptr_mirror *mirror,
 {
 	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long fault_flags = range->default_flags;
+	bool uffd;
 	int ret;
 
-	if (!uptr_mirror_uffd(mirror->notifier.mm, range->start, range->end))
+	ret = uptr_mirror_check_vmas(mirror->notifier.mm, range->start,
+				     range->end, &uffd);
+	if (ret)
+		return ret;
+	if (!uffd)
 		return hmm_range_fault(range);
 
 	range->default_flags = 0;
@@ -493,12 +529,12 @@ int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
 	end = pgoff + npages;
 
 	pfns = kvmalloc_array(UPTR_MIRROR_CHUNK_PAGES, sizeof(*pfns),
-			      GFP_KERNEL_ACCOUNT);
+			      UPTR_GFP_USER);
 	if (!pfns)
 		return -ENOMEM;
 	if (mirror->writable) {
 		folios = kvmalloc_array(UPTR_MIRROR_CHUNK_PAGES,
-					sizeof(*folios), GFP_KERNEL_ACCOUNT);
+					sizeof(*folios), UPTR_GFP_USER);
 		if (!folios) {
 			ret = -ENOMEM;
 			goto out_free_pfns;
@@ -833,8 +869,9 @@ void uptr_mirror_fini(struct uptr_mirror *mirror)
  * @size: length in bytes
  *
  * Checks that VMAs cover the whole range without a hole and that none of
- * them is %VM_PFNMAP, %VM_MIXEDMAP or %VM_IO, so that hmm_range_fault() can
- * return struct pages for it. Faults nothing in.
+ * them is %VM_PFNMAP, %VM_MIXEDMAP or %VM_IO, or maps memfd_secret()
+ * memory, so that hmm_range_fault() can return struct pages for it that
+ * the engine can map. Faults nothing in.
  *
  * Context: Process context; takes mmap_read_lock().
  * Return: 0, -EFAULT if the range is not covered as required, or -EINTR on
@@ -852,8 +889,7 @@ int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	for_each_vma_range(vmi, vma, end) {
-		if (vma->vm_start > addr ||
-		    vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP | VM_IO)) {
+		if (vma->vm_start > addr || !uptr_mirror_vma_ok(vma)) {
 			ret = -EFAULT;
 			break;
 		}

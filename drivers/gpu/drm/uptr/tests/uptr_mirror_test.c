@@ -167,6 +167,52 @@ static void uptr_mirror_test_race_retry(struct kunit *test)
 	uptr_expect_pages(test, mirror, 0, ctx.npages, 0x2000);
 }
 
+/* Runs between fault and commit: invalidate page @npages - 1, every time. */
+static void uptr_far_race_hook(struct uptr_mirror *mirror)
+{
+	struct uptr_race_ctx *ctx = mirror->test_priv;
+	unsigned long last = ctx->addr + ((ctx->npages - 1) << PAGE_SHIFT);
+
+	ctx->calls++;
+	KUNIT_ASSERT_EQ(ctx->test, vm_munmap(last, PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(ctx->test, vm_mmap(NULL, last, PAGE_SIZE,
+					   PROT_READ | PROT_WRITE,
+					   MAP_FIXED | MAP_PRIVATE |
+					   MAP_ANONYMOUS, 0), last);
+}
+
+/*
+ * A fresh chunk's sequence must not look newer than the fault-in's, however
+ * far the notifier's sequence has come (2^31 steps on a 32-bit kernel):
+ * with the notifier's sequence moved half way round, an invalidation in
+ * another chunk of the object must cost the first chunk no retry.
+ */
+static void uptr_mirror_test_seq_wrap(struct kunit *test)
+{
+	struct uptr_race_ctx ctx = { .test = test,
+				     .npages = 2 * UPTR_MIRROR_CHUNK_PAGES };
+	struct uptr_mirror *mirror;
+	unsigned long seq;
+
+	ctx.addr = uptr_test_map(test, ctx.npages, PROT_READ | PROT_WRITE);
+	mirror = uptr_test_mirror(test, ctx.addr, ctx.npages, false);
+	/* What the sequence reads after about LONG_MAX invalidations. */
+	WRITE_ONCE(mirror->notifier.invalidate_seq, (ULONG_MAX >> 1) + 2);
+	mirror->test_after_fault = uptr_far_race_hook;
+	mirror->test_priv = &ctx;
+
+	/* The first page lies in the first chunk, the last one in another. */
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 1, &seq), 0);
+	mirror->test_after_fault = NULL;
+
+	/* The race happened (an invalidation between fault and commit)... */
+	KUNIT_EXPECT_EQ(test, ctx.calls, 1);
+	KUNIT_EXPECT_GE(test, STAT(mirror, INVALIDATIONS), 1);
+	/* ...and did not hit the chunk, so it cost nothing. */
+	KUNIT_EXPECT_EQ(test, STAT(mirror, RETRIES), 0);
+	KUNIT_EXPECT_EQ(test, STAT(mirror, COMMITS), 1);
+}
+
 /* Map @npages at @addr, replacing what is there, as its own VMA. */
 static void uptr_remap(struct kunit *test, unsigned long addr,
 		       unsigned long npages, unsigned long prot)
@@ -467,6 +513,7 @@ static void uptr_mirror_test_nonblockable(struct kunit *test)
 static struct kunit_case uptr_mirror_test_cases[] = {
 	KUNIT_CASE(uptr_mirror_test_fault_commit),
 	KUNIT_CASE(uptr_mirror_test_race_retry),
+	KUNIT_CASE(uptr_mirror_test_seq_wrap),
 	KUNIT_CASE(uptr_mirror_test_partial_munmap),
 	KUNIT_CASE(uptr_mirror_test_split_vma),
 	KUNIT_CASE(uptr_mirror_test_large_object),
