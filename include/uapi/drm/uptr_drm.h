@@ -88,6 +88,21 @@ enum drm_uptr_param {
 	 * the struct (the missing fields read as zero).
 	 */
 	DRM_UPTR_PARAM_CMD_SIZE = 5,
+	/**
+	 * @DRM_UPTR_PARAM_MAX_JOB_BYTES: most bytes the commands of one
+	 * %DRM_IOCTL_UPTR_SUBMIT may process, summed over their
+	 * &drm_uptr_cmd.length; above it the submission fails with -E2BIG.
+	 * Since driver version 1.1.
+	 */
+	DRM_UPTR_PARAM_MAX_JOB_BYTES = 6,
+	/**
+	 * @DRM_UPTR_PARAM_MAX_JOB_PAGES: most userptr pages one
+	 * %DRM_IOCTL_UPTR_SUBMIT may use, counted per command and side (the
+	 * pages each command's source and destination range touches in a
+	 * userptr object); above it the submission fails with -E2BIG.
+	 * Since driver version 1.1.
+	 */
+	DRM_UPTR_PARAM_MAX_JOB_PAGES = 7,
 };
 
 /**
@@ -153,8 +168,10 @@ struct drm_uptr_get_param {
  * - -E2BIG: size above %DRM_UPTR_PARAM_MAX_OBJECT_SIZE;
  * - -EFAULT: the range is not in the user address space (access_ok()), or,
  *   with %DRM_UPTR_CREATE_PROBE, not entirely covered by mappings of
- *   ordinary memory (a hole, VM_PFNMAP, VM_MIXEDMAP or VM_IO), or, with
- *   %DRM_UPTR_CREATE_POPULATE, a page could not be faulted in;
+ *   ordinary memory (a hole, VM_PFNMAP, VM_MIXEDMAP or VM_IO, or
+ *   memfd_secret() memory, which the kernel cannot map), or, with
+ *   %DRM_UPTR_CREATE_POPULATE, a page could not be faulted in or is such
+ *   memory;
  * - -EPERM: %DRM_UPTR_CREATE_POPULATE on a writable object over a mapping
  *   without write permission (the same errno a later device use gets);
  * - -EAGAIN: %DRM_UPTR_CREATE_POPULATE kept racing with invalidations of
@@ -176,7 +193,8 @@ struct drm_uptr_get_param {
  * define DRM_UPTR_CREATE_PROBE - check the range's mappings at create time
  *
  * Fails with -EFAULT unless the whole range is mapped by ordinary memory
- * with struct pages (no hole, no VM_PFNMAP, VM_MIXEDMAP or VM_IO).
+ * with struct pages (no hole, no VM_PFNMAP, VM_MIXEDMAP or VM_IO, no
+ * memfd_secret() memory).
  */
 #define DRM_UPTR_CREATE_PROBE		(1 << 1)
 /**
@@ -236,9 +254,13 @@ struct drm_uptr_create {
  *
  * - -EINVAL: non-zero MBZ field or flag, zero or too many commands or
  *   syncs, a stride smaller than the first version of &struct
- *   drm_uptr_cmd, unknown opcode, zero length, a range out of its object,
- *   misaligned FILL/CHECKSUM, COPY between overlapping bytes (same object,
- *   or two userptr objects mapping the same user memory);
+ *   drm_uptr_cmd or larger than 4096, unknown opcode, zero length, a
+ *   range out of its object, misaligned FILL/CHECKSUM, COPY or CHECKSUM
+ *   between overlapping bytes of one object or of two userptr objects
+ *   over the same user addresses, an in-syncobj without a fence (binary)
+ *   or whose timeline point has not been submitted yet;
+ * - -E2BIG: the commands process more than %DRM_UPTR_PARAM_MAX_JOB_BYTES
+ *   or use more than %DRM_UPTR_PARAM_MAX_JOB_PAGES userptr pages;
  * - -ENOENT: a GEM handle or syncobj handle does not exist;
  * - -EACCES: a command writes to an object created with
  *   %DRM_UPTR_CREATE_READ_ONLY;
@@ -247,17 +269,26 @@ struct drm_uptr_create {
  *   over memory that is mapped read-only: such an object is always faulted
  *   in for writing, so reading it fails too;
  * - -EFAULT: an unreadable argument array, or a userptr range that is not
- *   (or no longer) backed by ordinary memory;
+ *   (or no longer) backed by ordinary memory (as for
+ *   %DRM_UPTR_CREATE_PROBE);
  * - -EAGAIN: the userptr ranges kept being invalidated while the job was
  *   being committed; restart the ioctl;
  * - -ENODEV: the device was unplugged;
  * - -ENOMEM, -EINTR, -ERESTARTSYS.
  *
- * A job that does not finish within the engine's timeout has its fence
- * signalled with -ETIMEDOUT; a job cancelled because its DRM file was
- * closed before it ran has its fence signalled with an error
- * (-ESRCH or -ECANCELED). The error is visible through the syncobj's
- * fence (export it as a sync_file).
+ * Overlap is checked by user address: a COPY between two mappings of the
+ * same memory (a memfd mapped twice, say) is not detected, and what it
+ * leaves in the destination is undefined; nothing else is affected.
+ *
+ * A job that does not finish within the engine's timeout is stopped and
+ * its fence signalled with -ETIMEDOUT: a job that had not started never
+ * touched memory; one that was executing stopped between two slices of
+ * its work, with part of its writes done. Closing a DRM file waits
+ * (killable) until its jobs have been handed to the engine, and they run;
+ * when the process was killed, the jobs not handed over yet are cancelled
+ * and their fences signalled with an error (-ESRCH or -ECANCELED). The
+ * error is visible through the syncobj's fence (export it as a
+ * sync_file).
  */
 
 /**

@@ -31,10 +31,11 @@
  *
  * ``uptr_engine``
  *	copy engine and submission counters: ``jobs_submitted``,
- *	``jobs_done``, ``jobs_timedout``, ``jobs_aborted``,
- *	``submit_retries``.
+ *	``jobs_done``, ``jobs_timedout``, ``jobs_aborted``, ``timeouts``
+ *	(calls of the timeout handler), ``submit_retries``.
  *
- * ``uptr_hang_next``, ``uptr_delay_ms``
+ * ``uptr_hang_next``, ``uptr_delay_ms``, ``uptr_slice_delay_ms``,
+ * ``uptr_run_delay_ms``
  *	fault injection, see "copy engine".
  *
  * The counters are read without locks and may be a moment old.
@@ -120,6 +121,8 @@ static int uptr_debugfs_engine_show(struct seq_file *m, void *data)
 		   (long long)atomic64_read(&engine->jobs_timedout));
 	seq_printf(m, "jobs_aborted %lld\n",
 		   (long long)atomic64_read(&engine->jobs_aborted));
+	seq_printf(m, "timeouts %lld\n",
+		   (long long)atomic64_read(&engine->timeouts));
 	seq_printf(m, "submit_retries %lld\n",
 		   (long long)atomic64_read(&udev->submit_retries));
 	return 0;
@@ -147,4 +150,8 @@ void uptr_debugfs_init(struct uptr_device *udev)
 				&udev->engine.hang_next);
 	debugfs_create_u32("uptr_delay_ms", 0600, udev->drm.debugfs_root,
 			   &udev->engine.delay_ms);
+	debugfs_create_u32("uptr_slice_delay_ms", 0600, udev->drm.debugfs_root,
+			   &udev->engine.slice_delay_ms);
+	debugfs_create_u32("uptr_run_delay_ms", 0600, udev->drm.debugfs_root,
+			   &udev->engine.run_delay_ms);
 }

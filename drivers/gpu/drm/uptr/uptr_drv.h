@@ -21,7 +21,7 @@ struct platform_device;
 #define UPTR_DRIVER_DESC	"userptr GEM objects mirrored with HMM"
 #define UPTR_DRIVER_DATE	"20261126"
 #define UPTR_DRIVER_MAJOR	1
-#define UPTR_DRIVER_MINOR	0
+#define UPTR_DRIVER_MINOR	1
 
 /** UPTR_MAX_OBJECT_SIZE - largest userptr object, in bytes */
 #define UPTR_MAX_OBJECT_SIZE	SZ_16G
@@ -31,6 +31,24 @@ struct platform_device;
 #define UPTR_SUBMIT_MAX_SYNCS	64
 /** UPTR_CMD_SIZE_V1 - size of the first version of struct drm_uptr_cmd */
 #define UPTR_CMD_SIZE_V1	48
+/** UPTR_CMD_MAX_STRIDE - largest &drm_uptr_submit.cmd_stride */
+#define UPTR_CMD_MAX_STRIDE	SZ_4K
+/**
+ * UPTR_SUBMIT_MAX_BYTES - most bytes the commands of one job process
+ *
+ * The sum of &drm_uptr_cmd.length over a job. It bounds the engine time a
+ * job can ask for (the timeout stops a job that overruns) and, with
+ * %UPTR_SUBMIT_MAX_PAGES, what a submission allocates and resolves.
+ */
+#define UPTR_SUBMIT_MAX_BYTES	SZ_1G
+/**
+ * UPTR_SUBMIT_MAX_PAGES - most userptr pages one job resolves
+ *
+ * Summed over the job's userptr ranges (a page used by two commands counts
+ * twice): it bounds the job's page array and the work done under the
+ * notifier lock when the pages are handed to the engine.
+ */
+#define UPTR_SUBMIT_MAX_PAGES	(2 * (SZ_1G >> PAGE_SHIFT))
 
 /**
  * struct uptr_device - the uptr virtual device

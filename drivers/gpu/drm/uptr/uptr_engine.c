@@ -7,6 +7,8 @@
 #include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 
@@ -33,17 +35,34 @@
  * invalidation, which may run in reclaim and waits for these fences, can
  * always make progress.
  *
- * A job is completed by exactly one party, the one that sets
- * %UPTR_JOB_CLAIMED under &uptr_engine.lock: the engine (before it touches
- * any page), the scheduler's timeout (the job then never touches a page
- * and its fence carries -ETIMEDOUT) or unplug (-ENODEV). A job that is
- * already executing when its timeout fires is left to finish.
+ * A job is completed by exactly one party, the one that claims it
+ * (test-and-set of %UPTR_JOB_CLAIMED under &uptr_engine.lock): the engine,
+ * before it touches any page; the scheduler's timeout, for a job handed to
+ * the engine but not started (it then never touches a page and its fence
+ * carries -ETIMEDOUT); or unplug (-ENODEV). run_job hands a job to the
+ * engine only if nobody claimed it meanwhile.
+ *
+ * The engine executes a job in slices of %UPTR_JOB_SLICE bytes and calls
+ * cond_resched() between two slices, so that a long job neither stalls
+ * the CPU nor delays an invalidation without bound: when the timeout
+ * fires while the job executes, it asks the engine to stop
+ * (&uptr_job.stop), and the engine ends the job at the next slice
+ * boundary with -ETIMEDOUT (unplug: -ENODEV). A job thus uses the engine,
+ * and holds up the invalidations that wait for it, for at most one
+ * timeout plus one slice; %UPTR_SUBMIT_MAX_BYTES bounds what it can ask.
  *
  * Fault injection for tests, in the device's debugfs directory:
- * ``uptr_hang_next`` (write N: the next N jobs hang until their timeout)
- * and ``uptr_delay_ms`` (sleep this long before executing each job).
+ * ``uptr_hang_next`` (write N: the next N jobs hang until their timeout),
+ * ``uptr_delay_ms`` (sleep this long before executing each job),
+ * ``uptr_slice_delay_ms`` (sleep this long after each slice) and
+ * ``uptr_run_delay_ms`` (sleep this long in run_job, after the job's
+ * fence exists and before the engine gets the job: the window in which
+ * the timeout may claim it).
  * The timeout is the ``job_timeout_ms`` module parameter.
  */
+
+/* Bytes the engine works on between two looks at a stop request. */
+#define UPTR_JOB_SLICE		SZ_256K
 
 static unsigned int uptr_job_timeout_ms = 2000;
 module_param_named(job_timeout_ms, uptr_job_timeout_ms, uint, 0444);
@@ -83,16 +102,16 @@ struct uptr_job *uptr_job_alloc(struct uptr_device *udev, u32 ncmds,
 {
 	struct uptr_job *job;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
+	job = kzalloc(sizeof(*job), UPTR_GFP_USER);
 	if (!job)
 		return NULL;
 	job->udev = udev;
 	INIT_LIST_HEAD(&job->link);
-	job->cmds = kvcalloc(ncmds, sizeof(*job->cmds), GFP_KERNEL_ACCOUNT);
-	job->objs = kvcalloc(nobjs, sizeof(*job->objs), GFP_KERNEL_ACCOUNT);
+	job->cmds = kvcalloc(ncmds, sizeof(*job->cmds), UPTR_GFP_USER);
+	job->objs = kvcalloc(nobjs, sizeof(*job->objs), UPTR_GFP_USER);
 	job->obj_write = kvcalloc(nobjs, sizeof(*job->obj_write),
-				  GFP_KERNEL_ACCOUNT);
-	job->hw_fence = kzalloc(sizeof(*job->hw_fence), GFP_KERNEL_ACCOUNT);
+				  UPTR_GFP_USER);
+	job->hw_fence = kzalloc(sizeof(*job->hw_fence), UPTR_GFP_USER);
 	atomic_inc(&udev->engine.jobs_alive);
 	if (!job->cmds || !job->objs || !job->obj_write || !job->hw_fence) {
 		uptr_job_free(job);
@@ -137,11 +156,32 @@ static void uptr_range_pos(const struct uptr_job_range *range, u64 pos,
 	*off = offset_in_page(byte);
 }
 
-static void uptr_exec_copy(struct uptr_job_cmd *cmd)
+/*
+ * Account @n bytes of work. At the end of a slice give the CPU away and
+ * look for a stop request. Return: 0, or the error to end the job with.
+ */
+static int uptr_job_step(struct uptr_job *job, size_t n)
+{
+	u32 delay;
+
+	if (job->slice_left > n) {
+		job->slice_left -= n;
+		return 0;
+	}
+	job->slice_left = UPTR_JOB_SLICE;
+	delay = job->slice_delay_ms;
+	if (delay)
+		msleep(delay);
+	cond_resched();
+	return READ_ONCE(job->stop);
+}
+
+static int uptr_exec_copy(struct uptr_job *job, struct uptr_job_cmd *cmd)
 {
 	u64 pos = 0, len = cmd->src.length;
+	int ret = 0;
 
-	while (pos < len) {
+	while (pos < len && !ret) {
 		struct page *sp, *dp;
 		size_t soff, doff, n;
 		void *s, *d;
@@ -157,14 +197,17 @@ static void uptr_exec_copy(struct uptr_job_cmd *cmd)
 		kunmap_local(s);
 		flush_dcache_page(dp);
 		pos += n;
+		ret = uptr_job_step(job, n);
 	}
+	return ret;
 }
 
-static void uptr_exec_fill(struct uptr_job_cmd *cmd)
+static int uptr_exec_fill(struct uptr_job *job, struct uptr_job_cmd *cmd)
 {
 	u64 pos = 0, len = cmd->dst.length;
+	int ret = 0;
 
-	while (pos < len) {
+	while (pos < len && !ret) {
 		struct page *dp;
 		size_t doff, n, i;
 		u32 *d;
@@ -177,15 +220,18 @@ static void uptr_exec_fill(struct uptr_job_cmd *cmd)
 		kunmap_local(d);
 		flush_dcache_page(dp);
 		pos += n;
+		ret = uptr_job_step(job, n);
 	}
+	return ret;
 }
 
-static void uptr_exec_checksum(struct uptr_job_cmd *cmd)
+static int uptr_exec_checksum(struct uptr_job *job, struct uptr_job_cmd *cmd)
 {
 	u64 pos = 0, len = cmd->src.length, sum = 0;
 	u8 *bytes = (u8 *)&sum;
+	int ret = 0;
 
-	while (pos < len) {
+	while (pos < len && !ret) {
 		struct page *sp;
 		size_t soff, n, i;
 		const u32 *s;
@@ -197,7 +243,10 @@ static void uptr_exec_checksum(struct uptr_job_cmd *cmd)
 			sum += s[i];
 		kunmap_local(s);
 		pos += n;
+		ret = uptr_job_step(job, n);
 	}
+	if (ret)
+		return ret;
 
 	/* The 8-byte result may straddle two pages of the destination. */
 	for (pos = 0; pos < sizeof(sum); ) {
@@ -213,34 +262,43 @@ static void uptr_exec_checksum(struct uptr_job_cmd *cmd)
 		flush_dcache_page(dp);
 		pos += n;
 	}
+	return 0;
 }
 
 /**
  * uptr_job_execute() - perform a job's commands
  * @job: the job, with every range's pages resolved
  *
+ * Works in slices of %UPTR_JOB_SLICE bytes; between two slices it gives
+ * the CPU away (cond_resched()) and ends the job early if &uptr_job.stop
+ * was set.
+ *
  * Context: The engine worker, in a fence signalling critical section; also
  * KUnit. Takes no lock and allocates nothing.
+ * Return: 0 when every command ran, or the &uptr_job.stop error.
  */
-void uptr_job_execute(struct uptr_job *job)
+int uptr_job_execute(struct uptr_job *job)
 {
+	int ret = READ_ONCE(job->stop);
 	u32 i;
 
-	for (i = 0; i < job->ncmds; i++) {
+	job->slice_left = UPTR_JOB_SLICE;
+	for (i = 0; i < job->ncmds && !ret; i++) {
 		struct uptr_job_cmd *cmd = &job->cmds[i];
 
 		switch (cmd->op) {
 		case DRM_UPTR_OP_COPY:
-			uptr_exec_copy(cmd);
+			ret = uptr_exec_copy(job, cmd);
 			break;
 		case DRM_UPTR_OP_FILL:
-			uptr_exec_fill(cmd);
+			ret = uptr_exec_fill(job, cmd);
 			break;
 		case DRM_UPTR_OP_CHECKSUM:
-			uptr_exec_checksum(cmd);
+			ret = uptr_exec_checksum(job, cmd);
 			break;
 		}
 	}
+	return ret;
 }
 
 /* Complete a job that did not run, with @error; the caller claimed it. */
@@ -250,10 +308,28 @@ static void uptr_job_abort(struct uptr_job *job, int error)
 	dma_fence_signal(job->hw_fence);
 }
 
+/* Claim @job for its completion. Return: true if nobody had. */
+static bool uptr_job_claim_locked(struct uptr_engine *engine,
+				  struct uptr_job *job)
+{
+	lockdep_assert_held(&engine->lock);
+	return !test_and_set_bit(UPTR_JOB_CLAIMED, &job->flags);
+}
+
+/* Ask the running @job to end with @error at its next slice boundary. */
+static void uptr_job_stop_locked(struct uptr_engine *engine,
+				 struct uptr_job *job, int error)
+{
+	lockdep_assert_held(&engine->lock);
+	if (!job->stop)
+		WRITE_ONCE(job->stop, error);
+}
+
 /*
  * Take the next job. The engine claims it here, under the lock, unless
  * the job is to hang: then it becomes &uptr_engine.hung_job, unclaimed,
- * and *@hung receives a reference on its fence.
+ * and *@hung receives a reference on its fence. A job somebody else
+ * claimed is not in the queue any more.
  */
 static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
 					 struct dma_fence **hung)
@@ -267,12 +343,43 @@ static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
 		if (atomic_add_unless(&engine->hang_next, -1, 0)) {
 			engine->hung_job = job;
 			*hung = dma_fence_get(job->hw_fence);
+		} else if (uptr_job_claim_locked(engine, job)) {
+			engine->running = job;
+			job->slice_delay_ms = READ_ONCE(engine->slice_delay_ms);
 		} else {
-			set_bit(UPTR_JOB_CLAIMED, &job->flags);
+			job = ERR_PTR(-EALREADY);
 		}
 	}
 	spin_unlock(&engine->lock);
 	return job;
+}
+
+/* Execute the job the engine claimed, then signal its fence. */
+static void uptr_engine_run(struct uptr_engine *engine, struct uptr_job *job)
+{
+	bool cookie = dma_fence_begin_signalling();
+	u32 delay = READ_ONCE(engine->delay_ms);
+	int ret;
+
+	if (delay)
+		msleep(delay);
+	ret = uptr_job_execute(job);
+
+	spin_lock(&engine->lock);
+	engine->running = NULL;
+	spin_unlock(&engine->lock);
+
+	if (ret == -ETIMEDOUT)
+		atomic64_inc(&engine->jobs_timedout);
+	else if (ret)
+		atomic64_inc(&engine->jobs_aborted);
+	else
+		atomic64_inc(&engine->jobs_done);
+	if (ret)
+		dma_fence_set_error(job->hw_fence, ret);
+	/* The job may be freed as soon as its fence signals. */
+	dma_fence_signal(job->hw_fence);
+	dma_fence_end_signalling(cookie);
 }
 
 static void uptr_engine_work(struct work_struct *work)
@@ -283,28 +390,19 @@ static void uptr_engine_work(struct work_struct *work)
 
 	for (;;) {
 		struct dma_fence *hung = NULL;
-		bool cookie;
-		u32 delay;
 
 		job = uptr_engine_take(engine, &hung);
 		if (!job)
 			break;
+		if (IS_ERR(job))
+			continue;
 		if (hung) {
 			/* Pretend to hang: the timeout or unplug ends it. */
 			dma_fence_wait(hung, false);
 			dma_fence_put(hung);
 			continue;
 		}
-
-		cookie = dma_fence_begin_signalling();
-		delay = READ_ONCE(engine->delay_ms);
-		if (delay)
-			msleep(delay);
-		uptr_job_execute(job);
-		atomic64_inc(&engine->jobs_done);
-		/* The job may be freed as soon as its fence signals. */
-		dma_fence_signal(job->hw_fence);
-		dma_fence_end_signalling(cookie);
+		uptr_engine_run(engine, job);
 	}
 }
 
@@ -312,58 +410,89 @@ static struct dma_fence *uptr_sched_run_job(struct drm_sched_job *sched_job)
 {
 	struct uptr_job *job = to_uptr_job(sched_job);
 	struct uptr_engine *engine = &job->udev->engine;
+	bool queued = false, abort = false;
 	struct dma_fence *fence;
-	bool unplugged;
+	u32 delay;
 
 	/* Cancelled (file closed, process killed): it never runs. */
 	if (unlikely(sched_job->s_fence->finished.error))
 		return NULL;
 
+	spin_lock(&engine->lock);
 	dma_fence_init(job->hw_fence, &uptr_hw_fence_ops, &engine->fence_lock,
 		       engine->fence_context, ++engine->seqno);
 	set_bit(UPTR_JOB_HW_FENCE, &job->flags);
+	spin_unlock(&engine->lock);
 	fence = dma_fence_get(job->hw_fence);
 
+	/* From here on the timeout may claim the job. */
+	delay = READ_ONCE(engine->run_delay_ms);
+	if (delay)
+		msleep(delay);
+
 	spin_lock(&engine->lock);
-	unplugged = engine->unplugged;
-	if (unplugged)
-		set_bit(UPTR_JOB_CLAIMED, &job->flags);
-	else
+	if (engine->unplugged) {
+		abort = uptr_job_claim_locked(engine, job);
+	} else if (!test_bit(UPTR_JOB_CLAIMED, &job->flags)) {
 		list_add_tail(&job->link, &engine->queue);
+		queued = true;
+	}
 	spin_unlock(&engine->lock);
 
-	if (unplugged)
+	if (abort)
 		uptr_job_abort(job, -ENODEV);
-	else
+	if (queued)
 		queue_work(engine->wq, &engine->work);
 	return fence;
 }
+
+/*
+ * drm_sched_job_timedout() took @sched_job off the pending list. Put it
+ * back so that the scheduler frees it once its fence signals; if the fence
+ * signalled meanwhile, the scheduler already looked for it and missed it:
+ * then free it here. Return: true if it was freed.
+ */
+static bool uptr_sched_requeue(struct drm_sched_job *sched_job)
+{
+	struct drm_gpu_scheduler *sched = sched_job->sched;
+	bool done;
+
+	spin_lock(&sched->job_list_lock);
+	done = dma_fence_is_signaled(&sched_job->s_fence->finished);
+	if (!done)
+		list_add(&sched_job->list, &sched->pending_list);
+	spin_unlock(&sched->job_list_lock);
+	return done;
+}
+
+static void uptr_sched_free_job(struct drm_sched_job *sched_job);
 
 static enum drm_gpu_sched_stat
 uptr_sched_timedout_job(struct drm_sched_job *sched_job)
 {
 	struct uptr_job *job = to_uptr_job(sched_job);
 	struct uptr_engine *engine = &job->udev->engine;
-	struct drm_gpu_scheduler *sched = sched_job->sched;
 	bool claimed = false;
 
+	atomic64_inc(&engine->timeouts);
 	spin_lock(&engine->lock);
-	if (test_bit(UPTR_JOB_HW_FENCE, &job->flags)) {
+	if (!test_bit(UPTR_JOB_HW_FENCE, &job->flags)) {
+		/* run_job has not started it: nothing to stop yet. */
+	} else if (engine->running == job) {
+		uptr_job_stop_locked(engine, job, -ETIMEDOUT);
+	} else if (uptr_job_claim_locked(engine, job)) {
+		/* Queued or hung: it will never touch a page. */
+		claimed = true;
 		list_del_init(&job->link);
 		if (engine->hung_job == job)
 			engine->hung_job = NULL;
-		claimed = !test_and_set_bit(UPTR_JOB_CLAIMED, &job->flags);
 	}
 	spin_unlock(&engine->lock);
 
-	/*
-	 * drm_sched_job_timedout() took the job off the pending list; put
-	 * it back, so that the scheduler frees it once its fence signals.
-	 */
-	spin_lock(&sched->job_list_lock);
-	list_add(&sched_job->list, &sched->pending_list);
-	spin_unlock(&sched->job_list_lock);
-
+	if (uptr_sched_requeue(sched_job)) {
+		uptr_sched_free_job(sched_job);
+		return DRM_GPU_SCHED_STAT_NOMINAL;
+	}
 	if (claimed) {
 		drm_info(&job->udev->drm, "job timed out, fence %llu\n",
 			 job->hw_fence->seqno);
@@ -441,16 +570,23 @@ void uptr_engine_fini(struct uptr_device *udev)
 	struct uptr_job *job, *tmp;
 	LIST_HEAD(aborted);
 
+	/*
+	 * Claim everything the engine has not started, under the lock: the
+	 * timeout then leaves these jobs alone, and the list is ours.
+	 */
 	spin_lock(&engine->lock);
 	engine->unplugged = true;
-	list_splice_init(&engine->queue, &aborted);
 	if (engine->hung_job) {
-		list_add_tail(&engine->hung_job->link, &aborted);
+		list_add(&engine->hung_job->link, &engine->queue);
 		engine->hung_job = NULL;
 	}
-	list_for_each_entry_safe(job, tmp, &aborted, link)
-		if (test_and_set_bit(UPTR_JOB_CLAIMED, &job->flags))
-			list_del_init(&job->link);
+	list_for_each_entry_safe(job, tmp, &engine->queue, link) {
+		list_del_init(&job->link);
+		if (uptr_job_claim_locked(engine, job))
+			list_add_tail(&job->link, &aborted);
+	}
+	if (engine->running)
+		uptr_job_stop_locked(engine, engine->running, -ENODEV);
 	spin_unlock(&engine->lock);
 
 	list_for_each_entry_safe(job, tmp, &aborted, link) {

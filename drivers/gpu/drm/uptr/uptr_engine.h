@@ -58,7 +58,7 @@ struct uptr_job_cmd {
 	struct uptr_job_range dst;
 };
 
-/* Bits of &uptr_job.flags */
+/* Bits of &uptr_job.flags, changed under &uptr_engine.lock */
 #define UPTR_JOB_CLAIMED	0	/* executed, timed out or aborted */
 #define UPTR_JOB_HW_FENCE	1	/* @hw_fence was initialized */
 
@@ -77,11 +77,23 @@ struct uptr_job {
 	 */
 	struct dma_fence *hw_fence;
 	/**
-	 * @flags: UPTR_JOB_* bits. %UPTR_JOB_CLAIMED is set by whoever
-	 * completes the job (the engine before it touches any page, the
-	 * timeout or unplug); only the claimer signals @hw_fence.
+	 * @flags: UPTR_JOB_* bits, set under &uptr_engine.lock.
+	 * %UPTR_JOB_CLAIMED is set, with test-and-set, by whoever completes
+	 * the job (the engine before it touches any page, the timeout or
+	 * unplug); only the claimer signals @hw_fence.
 	 */
 	unsigned long flags;
+	/**
+	 * @stop: 0, or the error (-ETIMEDOUT, -ENODEV) with which the engine
+	 * must end the job at its next slice boundary. Written under
+	 * &uptr_engine.lock while the engine executes the job; read by the
+	 * engine without the lock.
+	 */
+	int stop;
+	/** @slice_left: bytes left in the current slice; engine only */
+	u64 slice_left;
+	/** @slice_delay_ms: fault injection: sleep after each slice */
+	u32 slice_delay_ms;
 	/** @link: in &uptr_engine.queue, under &uptr_engine.lock */
 	struct list_head link;
 	/** @ncmds: number of commands */
@@ -109,9 +121,9 @@ struct uptr_engine {
 	/** @work: runs the queued jobs in order */
 	struct work_struct work;
 	/**
-	 * @lock: protects @queue, @hung_job, @unplugged and the decision
-	 * to claim a job (%UPTR_JOB_CLAIMED). Never held while a page is
-	 * touched or a fence signalled.
+	 * @lock: protects @queue, @hung_job, @running, @unplugged, the jobs'
+	 * &uptr_job.flags and &uptr_job.stop: every decision to claim or stop
+	 * a job. Never held while a page is touched or a fence signalled.
 	 */
 	spinlock_t lock;
 	/** @fence_lock: the hardware fences' lock */
@@ -120,6 +132,8 @@ struct uptr_engine {
 	struct list_head queue;
 	/** @hung_job: the job the engine pretends to hang on, or NULL */
 	struct uptr_job *hung_job;
+	/** @running: the job the engine executes, or NULL */
+	struct uptr_job *running;
 	/** @unplugged: the device is gone: abort everything */
 	bool unplugged;
 	/** @fence_context: dma_fence context of the hardware fences */
@@ -132,10 +146,22 @@ struct uptr_engine {
 	atomic_t hang_next;
 	/** @delay_ms: debugfs knob: delay before executing each job */
 	u32 delay_ms;
+	/** @slice_delay_ms: debugfs knob: delay after each slice of a job */
+	u32 slice_delay_ms;
+	/**
+	 * @run_delay_ms: debugfs knob: delay in run_job between the hardware
+	 * fence's initialization and the job's hand-over to the engine
+	 */
+	u32 run_delay_ms;
 	/** @jobs_done: jobs the engine executed */
 	atomic64_t jobs_done;
-	/** @jobs_timedout: jobs completed by the timeout with -ETIMEDOUT */
+	/**
+	 * @jobs_timedout: jobs completed with -ETIMEDOUT, by the timeout
+	 * (not started) or by the engine (stopped between slices)
+	 */
 	atomic64_t jobs_timedout;
+	/** @timeouts: calls of the scheduler's timeout handler */
+	atomic64_t timeouts;
 	/** @jobs_aborted: jobs aborted by unplug */
 	atomic64_t jobs_aborted;
 };
@@ -145,6 +171,6 @@ void uptr_engine_fini(struct uptr_device *udev);
 struct uptr_job *uptr_job_alloc(struct uptr_device *udev, u32 ncmds,
 				u32 nobjs);
 void uptr_job_free(struct uptr_job *job);
-void uptr_job_execute(struct uptr_job *job);
+int uptr_job_execute(struct uptr_job *job);
 
 #endif /* _UPTR_ENGINE_H_ */

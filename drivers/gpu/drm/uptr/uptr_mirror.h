@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/bits.h>
+#include <linux/gfp.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/xarray.h>
@@ -23,6 +24,14 @@ struct uptr_mirror;
 #define UPTR_MIRROR_CHUNK_SHIFT		(PMD_SHIFT - PAGE_SHIFT)
 /** UPTR_MIRROR_CHUNK_PAGES - pages tracked by one chunk */
 #define UPTR_MIRROR_CHUNK_PAGES		BIT(UPTR_MIRROR_CHUNK_SHIFT)
+/**
+ * UPTR_GFP_USER - allocation flags for memory whose size a user chooses
+ *
+ * Accounted to the caller's memory cgroup; at the cgroup's limit the
+ * allocation fails (the ioctl returns -ENOMEM) rather than OOM-killing.
+ */
+#define UPTR_GFP_USER	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 /** UPTR_MIRROR_MAX_RETRIES - commit collisions tolerated before -EAGAIN */
 #define UPTR_MIRROR_MAX_RETRIES		16
 

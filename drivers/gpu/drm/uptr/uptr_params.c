@@ -63,6 +63,12 @@ int uptr_ioctl_get_param(struct drm_device *drm, void *data,
 	case DRM_UPTR_PARAM_CMD_SIZE:
 		args->value = sizeof(struct drm_uptr_cmd);
 		break;
+	case DRM_UPTR_PARAM_MAX_JOB_BYTES:
+		args->value = UPTR_SUBMIT_MAX_BYTES;
+		break;
+	case DRM_UPTR_PARAM_MAX_JOB_PAGES:
+		args->value = UPTR_SUBMIT_MAX_PAGES;
+		break;
 	default:
 		drm_dbg_driver(drm, "get_param: unknown param %u\n",
 			       args->param);

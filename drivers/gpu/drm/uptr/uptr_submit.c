@@ -68,6 +68,9 @@ struct uptr_submit {
 	struct dma_fence_chain *out_chain;
 	u64 out_point;
 	bool job_inited;
+	/* Bytes the commands process and userptr pages they resolve. */
+	u64 bytes;
+	u64 pages;
 };
 
 static int uptr_submit_add_obj(struct uptr_job *job, struct drm_file *file,
@@ -233,6 +236,41 @@ static int uptr_submit_copy_cmd(const struct drm_uptr_submit *args, u32 i,
 				     args->cmd_stride);
 }
 
+/*
+ * Count the bytes of a command against %UPTR_SUBMIT_MAX_BYTES, before
+ * anything is looked up for it. Return: 0 or -E2BIG.
+ */
+static int uptr_submit_account_bytes(struct uptr_submit *s, u64 length)
+{
+	if (length > UPTR_SUBMIT_MAX_BYTES - s->bytes) {
+		drm_dbg_driver(s->file->minor->dev,
+			       "submit: job processes too many bytes\n");
+		return -E2BIG;
+	}
+	s->bytes += length;
+	return 0;
+}
+
+/*
+ * Count the userptr pages of a resolved command against
+ * %UPTR_SUBMIT_MAX_PAGES (each step adds at most two object sizes, so the
+ * sum cannot overflow). Return: 0 or -E2BIG.
+ */
+static int uptr_submit_account_pages(struct uptr_submit *s,
+				     const struct uptr_job_cmd *cmd)
+{
+	if (cmd->src.uobj)
+		s->pages += cmd->src.npages;
+	if (cmd->dst.uobj)
+		s->pages += cmd->dst.npages;
+	if (s->pages > UPTR_SUBMIT_MAX_PAGES) {
+		drm_dbg_driver(s->file->minor->dev,
+			       "submit: job uses too many userptr pages\n");
+		return -E2BIG;
+	}
+	return 0;
+}
+
 /* Parse and check the commands; on success every range is resolved. */
 static int uptr_submit_parse(struct uptr_submit *s,
 			     const struct drm_uptr_submit *args)
@@ -249,10 +287,16 @@ static int uptr_submit_parse(struct uptr_submit *s,
 			return -EINVAL;	/* non-zero bytes past our struct */
 		if (ret)
 			return ret;
+		ret = uptr_submit_account_bytes(s, ucmd.length);
+		if (ret)
+			return ret;
 		ret = uptr_submit_cmd(job, s->file, &ucmd, &job->cmds[i]);
 		if (ret)
 			return ret;
 		job->ncmds++;
+		ret = uptr_submit_account_pages(s, &job->cmds[i]);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -265,7 +309,12 @@ static struct uptr_job_range *uptr_job_range(struct uptr_job *job, u32 i)
 	return i % 2 ? &cmd->dst : &cmd->src;
 }
 
-/* Allocate the page arrays of the userptr ranges, before any lock. */
+/*
+ * Allocate the page arrays of the userptr ranges, before any lock. The
+ * total is bounded by %UPTR_SUBMIT_MAX_PAGES; __GFP_RETRY_MAYFAIL makes a
+ * memory cgroup at its limit fail the submission with -ENOMEM instead of
+ * invoking the OOM killer.
+ */
 static int uptr_submit_alloc_pages(struct uptr_job *job)
 {
 	struct uptr_job_range *range;
@@ -280,7 +329,7 @@ static int uptr_submit_alloc_pages(struct uptr_job *job)
 	if (!total)
 		return 0;
 	job->page_store = kvmalloc_array(total, sizeof(*job->page_store),
-					 GFP_KERNEL_ACCOUNT);
+					 UPTR_GFP_USER);
 	if (!job->page_store)
 		return -ENOMEM;
 	for (i = 0; i < 2 * job->ncmds; i++) {
@@ -453,7 +502,8 @@ static void uptr_submit_cleanup(struct uptr_submit *s)
  * Context: Any.
  * Return: 0, or -EINVAL for non-zero flags, a command count of zero or
  * above %UPTR_SUBMIT_MAX_CMDS, a stride below the first version of
- * &struct drm_uptr_cmd or above a page, or too many in-syncobjs.
+ * &struct drm_uptr_cmd or above %UPTR_CMD_MAX_STRIDE, or too many
+ * in-syncobjs.
  */
 int uptr_submit_check_args(const struct drm_uptr_submit *args)
 {
@@ -462,7 +512,7 @@ int uptr_submit_check_args(const struct drm_uptr_submit *args)
 	if (!args->cmd_count || args->cmd_count > UPTR_SUBMIT_MAX_CMDS)
 		return -EINVAL;
 	if (args->cmd_stride < UPTR_CMD_SIZE_V1 ||
-	    args->cmd_stride > PAGE_SIZE)
+	    args->cmd_stride > UPTR_CMD_MAX_STRIDE)
 		return -EINVAL;
 	if (args->in_sync_count > UPTR_SUBMIT_MAX_SYNCS)
 		return -EINVAL;

@@ -181,7 +181,7 @@ struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
 			return ERR_PTR(ret);
 	}
 
-	uobj = kzalloc(sizeof(*uobj), GFP_KERNEL_ACCOUNT);
+	uobj = kzalloc(sizeof(*uobj), UPTR_GFP_USER);
 	if (!uobj)
 		return ERR_PTR(-ENOMEM);
 	uobj->base.funcs = &uptr_userptr_funcs;

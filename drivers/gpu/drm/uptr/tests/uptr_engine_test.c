@@ -8,6 +8,7 @@
 #include <linux/delay.h>
 #include <linux/dma-fence.h>
 #include <linux/highmem.h>
+#include <linux/sizes.h>
 
 #include <drm/uptr_drm.h>
 
@@ -22,8 +23,10 @@
  * checksums across page boundaries, bytes around the ranges untouched),
  * the fixed checks of a submission, and the life of a job through the
  * scheduler on a KUnit device: a normal job, a hang-injected job that
- * the timeout completes with -ETIMEDOUT without running it, and a hung
- * job that unplug completes with -ENODEV.
+ * the timeout completes with -ETIMEDOUT without running it, a timeout
+ * that fires inside run_job (the job must then never run), a job that
+ * overruns and is stopped between slices, and a hung job that unplug
+ * completes with -ENODEV.
  */
 
 #define NPAGES	4
@@ -83,7 +86,7 @@ static void uptr_engine_test_copy_across_pages(struct kunit *test)
 		((u8 *)page_address(src[i >> PAGE_SHIFT]))[offset_in_page(i)] = i * 7 + 3;
 	uptr_range(&cmd.src, src, soff, len);
 	uptr_range(&cmd.dst, dst, doff, len);
-	uptr_job_execute(&job);
+	KUNIT_EXPECT_EQ(test, uptr_job_execute(&job), 0);
 
 	for (i = 0; i < len; i++)
 		if (uptr_byte(dst, doff + i) != uptr_byte(src, soff + i))
@@ -109,7 +112,7 @@ static void uptr_engine_test_fill_and_checksum(struct kunit *test)
 	uptr_range(&cmds[1].src, buf, off, len);
 	/* The 8-byte result straddles two pages. */
 	uptr_range(&cmds[1].dst, out, PAGE_SIZE - 4, sizeof(u64));
-	uptr_job_execute(&job);
+	KUNIT_EXPECT_EQ(test, uptr_job_execute(&job), 0);
 
 	memcpy(&word, page_address(buf[0]) + off, sizeof(word));
 	KUNIT_EXPECT_EQ(test, word, 0x01020304);
@@ -251,6 +254,88 @@ static void uptr_engine_test_hang_times_out(struct kunit *test)
 	dma_fence_put(next);
 }
 
+/*
+ * The timeout fires while run_job is between the hardware fence's
+ * initialization and the hand-over to the engine (uptr_run_delay_ms holds
+ * it there for longer than the timeout): the timeout claims the job and
+ * signals -ETIMEDOUT, so run_job must not hand it over: the job never
+ * touches its page, before or after its fence signalled.
+ */
+static void uptr_engine_test_timeout_in_run_job(struct kunit *test)
+{
+	struct uptr_engine_ctx *ctx = uptr_test_engine(test);
+	struct uptr_engine *engine = &ctx->udev->engine;
+	struct page **pages = uptr_test_pages(test, 0);
+	struct dma_fence *late, *next;
+
+	WRITE_ONCE(engine->run_delay_ms,
+		   jiffies_to_msecs(engine->sched.timeout) + 1000);
+	late = uptr_test_queue(test, ctx, pages, 0x44444444);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(late, false, 30 * HZ), 0);
+	WRITE_ONCE(engine->run_delay_ms, 0);
+	next = uptr_test_queue(test, ctx, pages + 1, 0x55555555);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(next, false, 30 * HZ), 0);
+
+	/* The race happened: the timeout ran and claimed the job... */
+	KUNIT_EXPECT_GE(test, atomic64_read(&engine->timeouts), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&engine->jobs_timedout), 1);
+	KUNIT_EXPECT_EQ(test, late->error, -ETIMEDOUT);
+	/* ...and the engine ran only the next job. */
+	KUNIT_EXPECT_EQ(test, next->error, 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&engine->jobs_done), 1);
+	KUNIT_EXPECT_EQ(test, *(u32 *)page_address(pages[0]), 0);
+	KUNIT_EXPECT_EQ(test, *(u32 *)page_address(pages[1]), 0x55555555);
+	dma_fence_put(late);
+	dma_fence_put(next);
+}
+
+/*
+ * A job that executes for longer than the timeout is stopped between two
+ * slices with -ETIMEDOUT: a FILL of 16 slices of one page, each slice
+ * followed by a sleep, so that it would run for 8 timeouts.
+ */
+static void uptr_engine_test_timeout_stops_running_job(struct kunit *test)
+{
+	struct uptr_engine_ctx *ctx = uptr_test_engine(test);
+	struct uptr_engine *engine = &ctx->udev->engine;
+	const unsigned long nslices = 16, len = nslices * SZ_256K;
+	struct page **page = uptr_test_pages(test, 0);
+	struct page **pages;
+	struct dma_fence *fence;
+	struct uptr_job *job;
+	unsigned long i;
+
+	pages = kunit_kcalloc(test, len >> PAGE_SHIFT, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (i = 0; i < len >> PAGE_SHIFT; i++)
+		pages[i] = page[0];
+	WRITE_ONCE(engine->slice_delay_ms,
+		   jiffies_to_msecs(engine->sched.timeout) / 2);
+
+	job = uptr_job_alloc(ctx->udev, 1, 1);
+	KUNIT_ASSERT_NOT_NULL(test, job);
+	job->ncmds = 1;
+	job->cmds[0].op = DRM_UPTR_OP_FILL;
+	job->cmds[0].pattern = 0x66666666;
+	uptr_range(&job->cmds[0].dst, pages, 0, len);
+	if (drm_sched_job_init(&job->base, &ctx->entity, 1, NULL, 0)) {
+		uptr_job_free(job);
+		KUNIT_FAIL_AND_ABORT(test, "job init failed");
+	}
+	drm_sched_job_arm(&job->base);
+	fence = dma_fence_get(&job->base.s_fence->finished);
+	drm_sched_entity_push_job(&job->base);
+
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(fence, false, 60 * HZ), 0);
+	WRITE_ONCE(engine->slice_delay_ms, 0);
+	KUNIT_EXPECT_EQ(test, fence->error, -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&engine->jobs_timedout), 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&engine->jobs_done), 0);
+	/* It had started: the first slice was written. */
+	KUNIT_EXPECT_EQ(test, *(u32 *)page_address(page[0]), 0x66666666);
+	dma_fence_put(fence);
+}
+
 static void uptr_engine_test_unplug_aborts_hung_job(struct kunit *test)
 {
 	struct uptr_engine_ctx *ctx = uptr_test_engine(test);
@@ -281,6 +366,8 @@ static struct kunit_case uptr_engine_test_cases[] = {
 	KUNIT_CASE_PARAM(uptr_engine_test_submit_args, uptr_args_gen_params),
 	KUNIT_CASE(uptr_engine_test_job_runs),
 	KUNIT_CASE_SLOW(uptr_engine_test_hang_times_out),
+	KUNIT_CASE_SLOW(uptr_engine_test_timeout_in_run_job),
+	KUNIT_CASE_SLOW(uptr_engine_test_timeout_stops_running_job),
 	KUNIT_CASE(uptr_engine_test_unplug_aborts_hung_job),
 	{}
 };
