@@ -360,7 +360,8 @@ enum bad {
 	BAD_OVERLAP_SAME, BAD_OVERLAP_ALIAS, BAD_HANDLE, BAD_IN_SYNC,
 	BAD_IN_SYNC_FLAGS, BAD_IN_SYNC_ZERO, BAD_OUT_SYNC, BAD_OUT_SYNC_FLAGS,
 	BAD_CMDS_PTR, BAD_SYNCS_PTR, BAD_FILL_ALIGN, BAD_FILL_SRC,
-	BAD_CHECKSUM_ALIGN, BAD_SYNC_COUNT,
+	BAD_CHECKSUM_ALIGN, BAD_SYNC_COUNT, BAD_STRIDE_LARGE,
+	BAD_IN_SYNC_NO_FENCE, BAD_IN_SYNC_UNSUBMITTED, BAD_JOB_BYTES,
 };
 
 FIXTURE(bad) {
@@ -507,6 +508,26 @@ FIXTURE_VARIANT_ADD(bad, SYNC_COUNT) {
 	.err = -EINVAL,
 };
 
+FIXTURE_VARIANT_ADD(bad, STRIDE_LARGE) {
+	.what = BAD_STRIDE_LARGE,
+	.err = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad, IN_SYNC_NO_FENCE) {
+	.what = BAD_IN_SYNC_NO_FENCE,
+	.err = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad, IN_SYNC_UNSUBMITTED) {
+	.what = BAD_IN_SYNC_UNSUBMITTED,
+	.err = -EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(bad, JOB_BYTES) {
+	.what = BAD_JOB_BYTES,
+	.err = -E2BIG,
+};
+
 FIXTURE_SETUP(bad)
 {
 	self->fd = uptr_open_render();
@@ -544,8 +565,9 @@ FIXTURE_TEARDOWN(bad)
 TEST_F(bad, rejected_with_errno_and_nothing_queued)
 {
 	struct drm_uptr_cmd *c = &self->cmds[0];
-	unsigned char wide[2 * sizeof(struct drm_uptr_cmd)] = {};
-	__u32 tl;
+	static unsigned char wide[2 * 4096];
+	__u64 max_bytes;
+	__u32 tl, empty;
 
 	/* The valid submission works (on a second syncobj). */
 	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &tl));
@@ -568,10 +590,11 @@ TEST_F(bad, rejected_with_errno_and_nothing_queued)
 		self->s.cmd_stride = sizeof(*c) - 8;
 		break;
 	case BAD_STRIDE_TAIL:
+		memset(wide, 0, sizeof(wide));
 		memcpy(wide, c, sizeof(*c));
 		wide[sizeof(*c) + 3] = 1;
 		self->s.cmds = (__u64)(uintptr_t)wide;
-		self->s.cmd_stride = sizeof(wide);
+		self->s.cmd_stride = 2 * sizeof(*c);
 		break;
 	case BAD_OP:
 		c->op = 99;
@@ -643,6 +666,38 @@ TEST_F(bad, rejected_with_errno_and_nothing_queued)
 		break;
 	case BAD_SYNC_COUNT:
 		self->s.in_sync_count = 1000;
+		break;
+	case BAD_STRIDE_LARGE:
+		/* The largest stride is 4096; one more byte, all zero. */
+		memset(wide, 0, sizeof(wide));
+		memcpy(wide, c, sizeof(*c));
+		self->s.cmds = (__u64)(uintptr_t)wide;
+		self->s.cmd_stride = 4097;
+		break;
+	case BAD_IN_SYNC_NO_FENCE:
+		ASSERT_EQ(0, uptr_syncobj_create(self->fd, &empty));
+		self->in.handle = empty;
+		self->s.in_sync_count = 1;
+		break;
+	case BAD_IN_SYNC_UNSUBMITTED:
+		/* tl holds a fence at point 0, no timeline point 5. */
+		self->in.handle = tl;
+		self->in.point = 5;
+		self->s.in_sync_count = 1;
+		break;
+	case BAD_JOB_BYTES:
+		/* Two commands of half the limit each, and four bytes more. */
+		ASSERT_EQ(0, uptr_get_param(self->fd,
+					    DRM_UPTR_PARAM_MAX_JOB_BYTES,
+					    &max_bytes));
+		self->cmds[0] = (struct drm_uptr_cmd){
+			.op = DRM_UPTR_OP_CHECKSUM, .src_handle = self->ha,
+			.dst_handle = self->ha2, .length = PAGE,
+		};
+		self->cmds[1] = self->cmds[0];
+		self->cmds[0].length = max_bytes - PAGE + 4;
+		/* Out of its object too: the byte limit is checked first. */
+		self->s.cmd_count = 2;
 		break;
 	}
 
