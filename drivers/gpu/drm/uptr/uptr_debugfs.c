@@ -31,8 +31,8 @@
  *
  * ``uptr_engine``
  *	copy engine and submission counters: ``jobs_submitted``,
- *	``jobs_done``, ``jobs_timedout``, ``jobs_aborted``, ``timeouts``
- *	(calls of the timeout handler), ``submit_retries``.
+ *	``jobs_started``, ``jobs_done``, ``jobs_timedout``, ``jobs_aborted``,
+ *	``timeouts`` (calls of the timeout handler), ``submit_retries``.
  *
  * ``uptr_hang_next``, ``uptr_delay_ms``, ``uptr_slice_delay_ms``,
  * ``uptr_run_delay_ms``
@@ -115,6 +115,8 @@ static int uptr_debugfs_engine_show(struct seq_file *m, void *data)
 
 	seq_printf(m, "jobs_submitted %lld\n",
 		   (long long)atomic64_read(&udev->jobs_submitted));
+	seq_printf(m, "jobs_started %lld\n",
+		   (long long)atomic64_read(&engine->jobs_started));
 	seq_printf(m, "jobs_done %lld\n",
 		   (long long)atomic64_read(&engine->jobs_done));
 	seq_printf(m, "jobs_timedout %lld\n",

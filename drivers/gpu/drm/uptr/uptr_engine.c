@@ -346,6 +346,7 @@ static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
 		} else if (uptr_job_claim_locked(engine, job)) {
 			engine->running = job;
 			job->slice_delay_ms = READ_ONCE(engine->slice_delay_ms);
+			atomic64_inc(&engine->jobs_started);
 		} else {
 			job = ERR_PTR(-EALREADY);
 		}
