@@ -82,7 +82,10 @@ pack_initramfs() {
 	cp /bin/busybox "$root/bin/busybox"
 	cp "$TOP/harness/guest/init" "$root/init"
 	chmod +x "$root/init"
-	find "$OUT/kselftest" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/kselftest/" \;
+	# Only what the Makefile builds now, never a stale program.
+	selftest_progs | while read -r t; do
+		cp "$OUT/kselftest/$t" "$root/kselftest/$t"
+	done
 	for t in $M32_RUN; do
 		cp "$OUT/kselftest32/$t" "$root/kselftest/${t}_m32"
 	done
