@@ -372,7 +372,7 @@ static int uptr_spinners_stop(int ncpus, unsigned long *count)
  * Without cond_resched() between slices one loop would stand still. If
  * the job overran the timeout, its fence says so.
  */
-TEST_F(hard, long_legal_job_leaves_every_cpu_responsive)
+TEST_F_TIMEOUT(hard, long_legal_job_leaves_every_cpu_responsive, 120)
 {
 	int cpu, ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned long *count, before[64];
@@ -390,8 +390,10 @@ TEST_F(hard, long_legal_job_leaves_every_cpu_responsive)
 	ro = mmap(NULL, self->max_bytes, PROT_READ,
 		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ASSERT_NE(MAP_FAILED, ro);
+	/* Faulted in before the loops compete with it for the CPUs. */
 	ASSERT_EQ(0, uptr_create(self->fd, ro, self->max_bytes,
-				 DRM_UPTR_CREATE_READ_ONLY, &h));
+				 DRM_UPTR_CREATE_READ_ONLY |
+				 DRM_UPTR_CREATE_POPULATE, &h));
 	cmd = (struct drm_uptr_cmd){
 		.op = DRM_UPTR_OP_CHECKSUM, .src_handle = h,
 		.dst_handle = self->bo, .length = self->max_bytes,
