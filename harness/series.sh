@@ -55,7 +55,7 @@ insert_after() {
 	awk -v a="$2" -v l="$3" '{ print } !done && $0 == a { print l; done = 1 }' \
 		"$file" >"$file.tmp"
 	mv "$file.tmp" "$file"
-	git -C "$S" add -- "$1"
+	git -C "$S" add -f -- "$1"
 }
 
 # The driver Makefile with the object lists cut down to the objects whose
@@ -88,7 +88,7 @@ makefile() {
 	/[:+]= \\$/ { hdr = $0; inlist = 1; n = 0; next }
 	skip && /^$/ { skip = 0; next }
 	{ skip = 0; print }' "$TOP/$UPTR/Makefile" >"$S/$UPTR/Makefile"
-	git -C "$S" add -- "$UPTR/Makefile"
+	git -C "$S" add -f -- "$UPTR/Makefile"
 }
 
 # The driver Kconfig; without the KUnit symbol until its tests are in.
@@ -99,7 +99,7 @@ kconfig() {
 		perl -0pe 's/\n+config DRM_UPTR_KUNIT_TEST\n.*\z/\n/s' \
 			"$TOP/$UPTR/Kconfig" >"$S/$UPTR/Kconfig"
 	fi
-	git -C "$S" add -- "$UPTR/Kconfig"
+	git -C "$S" add -f -- "$UPTR/Kconfig"
 }
 
 hook_drm() {
@@ -121,7 +121,7 @@ add_path() {
 	MAINTAINERS.patch)
 		patch -s -p1 -d "$S" --no-backup-if-mismatch <"$TOP/MAINTAINERS.patch" ||
 			die "MAINTAINERS.patch does not apply"
-		git -C "$S" add -- MAINTAINERS
+		git -C "$S" add -f -- MAINTAINERS
 		return ;;
 	esac
 	[ -e "$TOP/$1" ] || die "$1: not in $TOP"
@@ -131,14 +131,22 @@ add_path() {
 	git -C "$S" add -f -- "$1"
 }
 
-# The lines of the section of uptr.rst titled $1, up to the next title.
+# The text of the section of uptr.rst titled $1, up to the next title.
 rst_section() {
 	awk -v t="$1" '
 		$0 == t { on = 1; getline; next }
-		on && /^[-=]+$/ { exit }
+		on && /^[-=]+$/ { n--; exit }
 		on { buf[++n] = $0 }
-		END { if (n) n--; for (i = 1; i <= n; i++) print buf[i] }' \
-		"$TOP/Documentation/gpu/uptr.rst" | sed -e '/^::$/d' | cat -s
+		END { for (i = 1; i <= n; i++) print buf[i] }' \
+		"$TOP/Documentation/gpu/uptr.rst" | cat -s | sed -e '1{/^$/d}' -e '${/^$/d}'
+}
+
+# The first literal block (after "::") of that section.
+rst_literal() {
+	rst_section "$1" | awk '
+		!on && /^::$/ { on = 1; next }
+		on && /^[^ ]/ { exit }
+		on { print }' | sed -e '1{/^$/d}' -e '${/^$/d}'
 }
 
 # The result line of the last `make check`, recomputed from its logs.
@@ -146,7 +154,7 @@ check_result() {
 	local logs=${CHECK_LOGS:-$LOGS} line
 	if [ -s "$logs/static.tap" ] && [ -s "$logs/check-console.log" ]; then
 		line=$(python3 "$TOP/harness/results.py" "$logs/static.tap" \
-			"$logs/check-console.log" 2>/dev/null | tail -1)
+			"$logs/check-console.log" 2>/dev/null | tail -1 || true)
 		case "$line" in
 		*passed,*failed*)
 			printf '  %s\n' "$line"
@@ -175,7 +183,7 @@ if ! git -C "$S" rev-parse -q --verify pristine >/dev/null 2>&1; then
 	git -C "$S" config user.name 'Jane Doe'
 	git -C "$S" config user.email 'jane.doe@example.org'
 	git -C "$S" config core.abbrev 12
-	git -C "$S" add -A
+	git -C "$S" add -A -f  # Debian's .gitignore ignores the top level
 	GIT_AUTHOR_DATE='2026-11-26T00:00:00Z' GIT_COMMITTER_DATE='2026-11-26T00:00:00Z' \
 		git -C "$S" commit -q -m 'Linux 6.12 (Debian linux-source-6.12)'
 	git -C "$S" tag pristine
@@ -227,7 +235,7 @@ desc=$(mktemp)
 trap 'rm -f "$desc"' EXIT
 while IFS= read -r line; do
 	case "$line" in
-	@LOCK_ORDER@) rst_section 'Lock order' ;;
+	@LOCK_ORDER@) rst_literal 'Lock order' ;;
 	@PERFORMANCE@) rst_section 'Performance' ;;
 	@TEST_RESULTS@) check_result ;;
 	*) printf '%s\n' "$line" ;;
