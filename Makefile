@@ -12,6 +12,9 @@
 #   make distro-check  uptr as a module: Debian's config, W=1, C=2, and
 #                   DKMS-style against Debian's headers (symbols resolved)
 #   make tree       only extract/overlay/wire the kernel tree
+#   make series     the driver as a patch series on pristine 6.12, in out/series/
+#   make lint       per patch of the series: checkpatch --strict, and the
+#                   driver objects and selftests build (bisectability)
 #
 # Knobs: KSRC=/path/to/linux (use an existing tree), JOBS=N, VERBOSE=1
 # (full console while checking), SELFTEST=warn (harness self-test: must
@@ -21,7 +24,7 @@ H := $(CURDIR)/harness
 export KSRC JOBS VERBOSE SELFTEST STRESS_SECONDS NO_CCACHE VM_TIMEOUT OUT
 
 .PHONY: all check run shell vm-run bench kunit static tree deps clean distclean \
-	distro-check
+	distro-check series lint
 
 all: check
 
@@ -49,6 +52,12 @@ static:
 
 distro-check:
 	@$(H)/distro-check.sh
+
+series:
+	@$(H)/series.sh
+
+lint: series
+	@$(H)/lint.sh
 
 tree:
 	@$(H)/deps.sh && $(H)/tree.sh
