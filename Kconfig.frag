@@ -6,3 +6,5 @@ CONFIG_DRM=y
 CONFIG_DRM_UPTR=y
 CONFIG_KUNIT=y
 CONFIG_DRM_UPTR_KUNIT_TEST=y
+# Userspace-controlled fences (sw_sync) for the ordering kselftests
+CONFIG_SW_SYNC=y

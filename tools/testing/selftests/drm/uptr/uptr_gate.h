@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Copyright (C) 2026 The uptr authors
+ *
+ * Gates for the uptr kselftests: a fence that userspace signals (sw_sync,
+ * in debugfs), imported into a syncobj, that holds a job back before the
+ * scheduler hands it to the engine for as long as a test needs, without
+ * any timing; and a thread that opens the gate only once an invalidation
+ * is seen waiting for the device.
+ */
+#ifndef _UPTR_GATE_H_
+#define _UPTR_GATE_H_
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+
+#include "uptr_job.h"
+
+#define UPTR_SW_SYNC	"/sys/kernel/debug/sync/sw_sync"
+
+/* drivers/dma-buf/sw_sync.c; not in the UAPI headers. */
+struct uptr_sw_sync_create_fence {
+	__u32 value;
+	char name[32];
+	__s32 fence;
+};
+
+#define UPTR_SW_SYNC_IOC_CREATE_FENCE \
+	_IOWR('W', 0, struct uptr_sw_sync_create_fence)
+#define UPTR_SW_SYNC_IOC_INC	_IOW('W', 1, __u32)
+
+/* How long a releaser waits for an invalidation before it gives up. */
+#define UPTR_GATE_GUARD_MS	60000
+
+struct uptr_gate {
+	int timeline;		/* sw_sync timeline, or -1 */
+	__u32 value;		/* last point created */
+	__u32 signalled;	/* points signalled so far */
+	/* the releaser thread */
+	pthread_t thread;
+	bool thread_on;
+	long long waits0;	/* invalidation_waits when it was armed */
+	volatile bool saw_wait;	/* it saw an invalidation waiting */
+};
+
+/* Returns 0, or -errno (-ENOENT: no sw_sync in this kernel). */
+static inline int uptr_gate_init(struct uptr_gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->timeline = open(UPTR_SW_SYNC, O_RDWR | O_CLOEXEC);
+	return g->timeline < 0 ? -errno : 0;
+}
+
+/*
+ * Put a new unsignalled fence of the gate into the syncobj @handle of
+ * @fd (replacing its fence). Returns 0 or -errno.
+ */
+static inline int uptr_gate_close(struct uptr_gate *g, int fd, __u32 handle)
+{
+	struct uptr_sw_sync_create_fence c = { .value = g->value + 1 };
+	struct drm_syncobj_handle h = {
+		.handle = handle,
+		.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
+	};
+	int ret;
+
+	strcpy(c.name, "uptr-gate");
+	if (ioctl(g->timeline, UPTR_SW_SYNC_IOC_CREATE_FENCE, &c))
+		return -errno;
+	g->value++;
+	h.fd = c.fence;
+	ret = uptr_ioctl(fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &h);
+	close(c.fence);
+	return ret;
+}
+
+/* Signal every fence of the gate. Returns 0 or -errno. */
+static inline int uptr_gate_open(struct uptr_gate *g)
+{
+	__u32 inc = g->value - g->signalled;
+
+	if (!inc)
+		return 0;
+	if (ioctl(g->timeline, UPTR_SW_SYNC_IOC_INC, &inc))
+		return -errno;
+	g->signalled = g->value;
+	return 0;
+}
+
+static inline void *uptr_gate_releaser(void *arg)
+{
+	struct uptr_gate *g = arg;
+	long long end = uptr_now_ms() + UPTR_GATE_GUARD_MS;
+
+	while (uptr_now_ms() < end) {
+		if (uptr_debugfs_value("uptr_engine", "invalidations_waiting") > 0 &&
+		    uptr_debugfs_value("uptr_engine", "invalidation_waits") > g->waits0) {
+			g->saw_wait = true;
+			break;
+		}
+		usleep(1000);
+	}
+	uptr_gate_open(g);
+	return NULL;
+}
+
+/*
+ * Start a thread that opens the gate as soon as an invalidation is seen
+ * waiting for a fence (or after UPTR_GATE_GUARD_MS, a guard against a
+ * hang, not a measure). Returns 0 or -errno.
+ */
+static inline int uptr_gate_open_on_wait(struct uptr_gate *g)
+{
+	g->waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
+	g->saw_wait = false;
+	if (g->waits0 < 0)
+		return -ENOENT;
+	if (pthread_create(&g->thread, NULL, uptr_gate_releaser, g))
+		return -EAGAIN;
+	g->thread_on = true;
+	return 0;
+}
+
+/*
+ * Wait for the releaser thread. Returns 1 if it opened the gate because
+ * an invalidation waited, 0 if it gave up (or there was none).
+ */
+static inline int uptr_gate_join(struct uptr_gate *g)
+{
+	if (!g->thread_on)
+		return 0;
+	pthread_join(g->thread, NULL);
+	g->thread_on = false;
+	return g->saw_wait;
+}
+
+/* Open the gate, stop the releaser, close the timeline. */
+static inline void uptr_gate_fini(struct uptr_gate *g)
+{
+	if (g->timeline < 0)
+		return;
+	uptr_gate_open(g);
+	uptr_gate_join(g);
+	close(g->timeline);
+	g->timeline = -1;
+}
+
+#endif /* _UPTR_GATE_H_ */
