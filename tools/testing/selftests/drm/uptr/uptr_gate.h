@@ -41,7 +41,9 @@ struct uptr_gate {
 	pthread_t thread;
 	bool thread_on;
 	long long waits0;	/* invalidation_waits when it was armed */
-	volatile bool saw_wait;	/* it saw an invalidation waiting */
+	/* shared with it, with __atomic loads and stores */
+	bool saw_wait;		/* it saw an invalidation waiting */
+	bool stop;		/* it is to give up at once */
 };
 
 /* Returns 0, or -errno (-ENOENT: no sw_sync in this kernel). */
@@ -65,7 +67,7 @@ static inline int uptr_gate_close(struct uptr_gate *g, int fd, __u32 handle)
 	};
 	int ret;
 
-	strcpy(c.name, "uptr-gate");
+	snprintf(c.name, sizeof(c.name), "uptr-gate");
 	if (ioctl(g->timeline, UPTR_SW_SYNC_IOC_CREATE_FENCE, &c))
 		return -errno;
 	g->value++;
@@ -93,10 +95,11 @@ static inline void *uptr_gate_releaser(void *arg)
 	struct uptr_gate *g = arg;
 	long long end = uptr_now_ms() + UPTR_GATE_GUARD_MS;
 
-	while (uptr_now_ms() < end) {
+	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE) &&
+	       uptr_now_ms() < end) {
 		if (uptr_debugfs_value("uptr_engine", "invalidations_waiting") > 0 &&
 		    uptr_debugfs_value("uptr_engine", "invalidation_waits") > g->waits0) {
-			g->saw_wait = true;
+			__atomic_store_n(&g->saw_wait, true, __ATOMIC_RELEASE);
 			break;
 		}
 		usleep(1000);
@@ -114,6 +117,7 @@ static inline int uptr_gate_open_on_wait(struct uptr_gate *g)
 {
 	g->waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
 	g->saw_wait = false;
+	g->stop = false;
 	if (g->waits0 < 0)
 		return -ENOENT;
 	if (pthread_create(&g->thread, NULL, uptr_gate_releaser, g))
@@ -123,13 +127,15 @@ static inline int uptr_gate_open_on_wait(struct uptr_gate *g)
 }
 
 /*
- * Wait for the releaser thread. Returns 1 if it opened the gate because
- * an invalidation waited, 0 if it gave up (or there was none).
+ * Stop the releaser thread (it opens the gate as it goes). Returns 1 if it
+ * had opened the gate because an invalidation waited, 0 if not (or there
+ * was no releaser).
  */
 static inline int uptr_gate_join(struct uptr_gate *g)
 {
 	if (!g->thread_on)
 		return 0;
+	__atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
 	pthread_join(g->thread, NULL);
 	g->thread_on = false;
 	return g->saw_wait;
@@ -140,8 +146,8 @@ static inline void uptr_gate_fini(struct uptr_gate *g)
 {
 	if (g->timeline < 0)
 		return;
-	uptr_gate_open(g);
 	uptr_gate_join(g);
+	uptr_gate_open(g);
 	close(g->timeline);
 	g->timeline = -1;
 }
