@@ -5,15 +5,16 @@
  * Gates for the uptr kselftests: a fence that userspace signals (sw_sync,
  * in debugfs), imported into a syncobj, that holds a job back before the
  * scheduler hands it to the engine for as long as a test needs, without
- * any timing; and a thread that opens the gate only once an invalidation
+ * any timing; and a process that opens the gate only once an invalidation
  * is seen waiting for the device.
  */
 #ifndef _UPTR_GATE_H_
 #define _UPTR_GATE_H_
 
-#include <pthread.h>
-#include <sched.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/wait.h>
 
 #include "uptr_job.h"
 
@@ -37,19 +38,20 @@ struct uptr_gate {
 	int timeline;		/* sw_sync timeline, or -1 */
 	__u32 value;		/* last point created */
 	__u32 signalled;	/* points signalled so far */
-	/* the releaser thread */
-	pthread_t thread;
-	bool thread_on;
-	long long waits0;	/* invalidation_waits when it was armed */
-	/* shared with it, with __atomic loads and stores */
-	bool saw_wait;		/* it saw an invalidation waiting */
-	bool stop;		/* it is to give up at once */
+	/*
+	 * The releaser: a process, not a thread, since the mm call it waits
+	 * for may hold the caller's mmap_lock, which a thread of the same mm
+	 * can need for any allocation or page fault.
+	 */
+	pid_t releaser;
+	int stop_fd;		/* writing end of its stop pipe, or -1 */
 };
 
 /* Returns 0, or -errno (-ENOENT: no sw_sync in this kernel). */
 static inline int uptr_gate_init(struct uptr_gate *g)
 {
 	memset(g, 0, sizeof(*g));
+	g->stop_fd = -1;
 	g->timeline = open(UPTR_SW_SYNC, O_RDWR | O_CLOEXEC);
 	return g->timeline < 0 ? -errno : 0;
 }
@@ -90,58 +92,82 @@ static inline int uptr_gate_open(struct uptr_gate *g)
 	return 0;
 }
 
-static inline void *uptr_gate_releaser(void *arg)
+/* The releaser process: exits 0 if it saw an invalidation waiting. */
+static inline void uptr_gate_releaser(struct uptr_gate *g, int stop_fd,
+				      long long waits0)
 {
-	struct uptr_gate *g = arg;
 	long long end = uptr_now_ms() + UPTR_GATE_GUARD_MS;
+	struct pollfd pfd = { .fd = stop_fd, .events = POLLIN };
+	int saw = 0;
 
-	while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE) &&
-	       uptr_now_ms() < end) {
+	while (uptr_now_ms() < end) {
 		if (uptr_debugfs_value("uptr_engine", "invalidations_waiting") > 0 &&
-		    uptr_debugfs_value("uptr_engine", "invalidation_waits") > g->waits0) {
-			__atomic_store_n(&g->saw_wait, true, __ATOMIC_RELEASE);
+		    uptr_debugfs_value("uptr_engine", "invalidation_waits") > waits0) {
+			saw = 1;
 			break;
 		}
-		usleep(1000);
+		if (poll(&pfd, 1, 1))
+			break;
 	}
 	uptr_gate_open(g);
-	return NULL;
+	_exit(saw ? 0 : 1);
 }
 
 /*
- * Start a thread that opens the gate as soon as an invalidation is seen
+ * Start a process that opens the gate as soon as an invalidation is seen
  * waiting for a fence (or after UPTR_GATE_GUARD_MS, a guard against a
  * hang, not a measure). Returns 0 or -errno.
  */
 static inline int uptr_gate_open_on_wait(struct uptr_gate *g)
 {
-	g->waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
-	g->saw_wait = false;
-	g->stop = false;
-	if (g->waits0 < 0)
+	long long waits0 = uptr_debugfs_value("uptr_engine",
+					      "invalidation_waits");
+	int p[2];
+
+	if (waits0 < 0)
 		return -ENOENT;
-	if (pthread_create(&g->thread, NULL, uptr_gate_releaser, g))
-		return -EAGAIN;
-	g->thread_on = true;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	fflush(NULL);
+	g->releaser = fork();
+	if (g->releaser < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (!g->releaser) {
+		close(p[1]);
+		uptr_gate_releaser(g, p[0], waits0);
+	}
+	close(p[0]);
+	g->stop_fd = p[1];
 	return 0;
 }
 
 /*
- * Stop the releaser thread (it opens the gate as it goes). Returns 1 if it
- * had opened the gate because an invalidation waited, 0 if not (or there
- * was no releaser).
+ * Stop the releaser (it opens the gate as it goes). Returns 1 if it had
+ * opened the gate because an invalidation waited, 0 if not (or there was
+ * no releaser).
  */
 static inline int uptr_gate_join(struct uptr_gate *g)
 {
-	if (!g->thread_on)
+	int status;
+
+	if (g->releaser <= 0)
 		return 0;
-	__atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
-	pthread_join(g->thread, NULL);
-	g->thread_on = false;
-	return g->saw_wait;
+	if (write(g->stop_fd, "x", 1) != 1)
+		kill(g->releaser, SIGKILL);
+	close(g->stop_fd);
+	g->stop_fd = -1;
+	if (waitpid(g->releaser, &status, 0) != g->releaser)
+		status = -1;
+	g->releaser = 0;
+	/* It signalled every point there was. */
+	g->signalled = g->value;
+	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
-/* Open the gate, stop the releaser, close the timeline. */
+/* Stop the releaser, open the gate, close the timeline. */
 static inline void uptr_gate_fini(struct uptr_gate *g)
 {
 	if (g->timeline < 0)
