@@ -21,13 +21,19 @@
  *   until an invalidation is seen waiting for its fence; before the mm call
  *   it has not started, after it the job has run, on the old pages, and
  *   the invalidation counted a wait.
+ * - reap: the OOM reaper's non-blockable path for real. A killed process
+ *   whose object has a held job is reaped with process_mrelease(): the
+ *   driver refuses (nonblock_refusals), no page is freed under the device,
+ *   and the process goes once the job is done.
  */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
@@ -673,6 +679,144 @@ TEST_F(busy, mm_call_waits_for_the_job_that_uses_the_pages)
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
 			TH_LOG("the child did not see the device's write whole");
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The OOM reaper's path                                              */
+/* ------------------------------------------------------------------ */
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open		434
+#endif
+#ifndef __NR_process_mrelease
+#define __NR_process_mrelease	448
+#endif
+
+#define REAP_PAGES	8
+#define REAP_SIZE	(REAP_PAGES * PAGE)
+
+struct reap_ctx {
+	int fd;
+	struct uptr_gate gate;
+	__u32 held;
+	__u32 bo, sync;
+	unsigned char *bo_map;
+};
+
+FIXTURE(reap) {
+	struct reap_ctx c;
+};
+
+FIXTURE_SETUP(reap)
+{
+	struct reap_ctx *c = &self->c;
+	int ret;
+
+	c->gate.timeline = -1;
+	c->fd = uptr_open_render();
+	if (c->fd < 0)
+		SKIP(return, "no uptr render node");
+	if (engine_value("invalidations_waiting") < 0)
+		SKIP(return, "no uptr debugfs: counters are needed");
+	ret = uptr_gate_init(&c->gate);
+	if (ret == -ENOENT)
+		SKIP(return, "no sw_sync (CONFIG_SW_SYNC) in debugfs");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &c->held));
+	ASSERT_EQ(0, uptr_gate_close(&c->gate, c->fd, c->held));
+	ASSERT_EQ(0, uptr_bo_create(c->fd, REAP_SIZE, &c->bo,
+				    (void **)&c->bo_map));
+	memset(c->bo_map, 0xee, REAP_SIZE);
+	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &c->sync));
+}
+
+FIXTURE_TEARDOWN(reap)
+{
+	struct reap_ctx *c = &self->c;
+
+	uptr_gate_fini(&c->gate);
+	if (c->fd < 0)
+		return;
+	uptr_syncobj_wait(c->fd, c->sync, 0);
+	munmap(c->bo_map, REAP_SIZE);
+	close(c->fd);
+}
+
+/*
+ * The child, on the parent's DRM file: an object over its own private
+ * memory, a job held by the gate that reads all of it, then an munmap()
+ * of its first half, which waits for that job. Never returns.
+ */
+static void reap_child(struct reap_ctx *c, int wfd)
+{
+	unsigned char *m = uptr_map_anon(REAP_SIZE);
+	struct uptr_job j = {};
+	__u32 h;
+
+	if (!m)
+		_exit(2);
+	uptr_fill_pattern(m, REAP_SIZE, 7);
+	if (uptr_create(c->fd, m, REAP_SIZE, DRM_UPTR_CREATE_POPULATE, &h))
+		_exit(3);
+	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->bo, 0, REAP_SIZE, 0);
+	j.in[0].handle = c->held;
+	j.nin = 1;
+	j.out.handle = c->sync;
+	if (uptr_job_submit(c->fd, &j))
+		_exit(4);
+	if (write(wfd, "q", 1) != 1)
+		_exit(5);
+	munmap(m, REAP_SIZE / 2);
+	_exit(6);
+}
+
+TEST_F(reap, process_mrelease_refused_while_job_busy_then_process_reaped)
+{
+	struct reap_ctx *c = &self->c;
+	long long refusals0, waiting0;
+	int p[2], pidfd, status, ret;
+	char byte;
+	pid_t pid;
+
+	refusals0 = uptr_debugfs_value("uptr_stats", "nonblock_refusals");
+	waiting0 = engine_value("invalidations_waiting");
+	ASSERT_LE(0, refusals0);
+	ASSERT_EQ(0, waiting0);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(p[0]);
+		reap_child(c, p[1]);
+	}
+	close(p[1]);
+	pidfd = syscall(__NR_pidfd_open, pid, 0);
+	ASSERT_LE(0, pidfd);
+	ASSERT_EQ(1, read(p[0], &byte, 1));
+	close(p[0]);
+
+	/* The child sits in munmap(), waiting for the held job... */
+	ASSERT_EQ(0, engine_wait_above("invalidations_waiting", 0));
+	/* ...when it is killed and its memory reaped without blocking. */
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ret = syscall(__NR_process_mrelease, pidfd, 0);
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EAGAIN, errno);
+	/* The device was busy on the other half: the reaper was refused. */
+	EXPECT_LT(refusals0, uptr_debugfs_value("uptr_stats",
+						"nonblock_refusals"));
+	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync));
+
+	/* The job runs on the pages nobody freed under it, all of them. */
+	ASSERT_EQ(0, uptr_gate_open(&c->gate));
+	ASSERT_EQ(0, uptr_syncobj_wait(c->fd, c->sync, 0));
+	EXPECT_EQ(1, uptr_syncobj_status(c->fd, c->sync));
+	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, REAP_SIZE, 7));
+
+	/* Then the process is gone. */
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	close(pidfd);
 }
 
 TEST_HARNESS_MAIN
