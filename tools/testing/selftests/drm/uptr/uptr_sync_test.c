@@ -41,6 +41,10 @@
 #include "uptr_gate.h"
 #include "uptr_job.h"
 
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE	2
+#endif
+
 #define PAGE		UPTR_PAGE
 #define NPAGES		4
 #define SIZE		(NPAGES * PAGE)
@@ -535,7 +539,10 @@ FIXTURE_VARIANT(busy) {
 	int op;		/* BUSY_* */
 };
 
-enum { BUSY_MUNMAP, BUSY_MAP_FIXED, BUSY_MPROTECT, BUSY_DONTNEED, BUSY_FORK };
+enum {
+	BUSY_MUNMAP, BUSY_MAP_FIXED, BUSY_MPROTECT, BUSY_DONTNEED, BUSY_FORK,
+	BUSY_MIGRATE,
+};
 
 FIXTURE_VARIANT_ADD(busy, munmap_under_writer) {
 	.device_writes = true, .op = BUSY_MUNMAP,
@@ -555,6 +562,14 @@ FIXTURE_VARIANT_ADD(busy, madv_dontneed_under_reader) {
 
 FIXTURE_VARIANT_ADD(busy, fork_under_writer) {
 	.device_writes = true, .op = BUSY_FORK,
+};
+
+FIXTURE_VARIANT_ADD(busy, move_pages_under_writer) {
+	.device_writes = true, .op = BUSY_MIGRATE,
+};
+
+FIXTURE_VARIANT_ADD(busy, move_pages_under_reader) {
+	.device_writes = false, .op = BUSY_MIGRATE,
 };
 
 FIXTURE_SETUP(busy)
@@ -602,6 +617,30 @@ FIXTURE_TEARDOWN(busy)
 		munmap(c->m, SIZE);
 }
 
+/* Move every page of @m to the node it is not on; 0 or -errno. */
+static int busy_move_pages(unsigned char *m)
+{
+	int nodes[NPAGES], status[NPAGES], i;
+	void *pages[NPAGES];
+
+	for (i = 0; i < NPAGES; i++)
+		pages[i] = m + i * PAGE;
+	if (syscall(__NR_move_pages, 0, NPAGES, pages, NULL, status, 0))
+		return -errno;
+	for (i = 0; i < NPAGES; i++) {
+		if (status[i] < 0)
+			return status[i];
+		nodes[i] = !status[i];
+	}
+	if (syscall(__NR_move_pages, 0, NPAGES, pages, nodes, status,
+		    MPOL_MF_MOVE))
+		return -errno;
+	for (i = 0; i < NPAGES; i++)
+		if (status[i] != nodes[i])
+			return -EBUSY;
+	return 0;
+}
+
 /* The mm call of the variant; returns 0 or -errno. A child exits at once. */
 static int busy_mm_call(struct busy_ctx *c, int op, pid_t *child)
 {
@@ -618,6 +657,8 @@ static int busy_mm_call(struct busy_ctx *c, int op, pid_t *child)
 		return mprotect(c->m, SIZE, PROT_READ) ? -errno : 0;
 	case BUSY_DONTNEED:
 		return madvise(c->m, SIZE, MADV_DONTNEED) ? -errno : 0;
+	case BUSY_MIGRATE:
+		return busy_move_pages(c->m);
 	case BUSY_FORK:
 		*child = fork();
 		if (!*child) {
@@ -674,6 +715,16 @@ TEST_F(busy, mm_call_waits_for_the_job_that_uses_the_pages)
 		EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, SIZE, 3));
 	if (variant->op == BUSY_MUNMAP)
 		c->m = NULL;
+	/* The next job uses the pages the CPU now has. */
+	if (c->m) {
+		if (variant->op == BUSY_MPROTECT)
+			ASSERT_EQ(0, mprotect(c->m, SIZE, PROT_READ | PROT_WRITE));
+		uptr_fill_pattern(c->m, SIZE, 9);
+		j = (struct uptr_job){};
+		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE, 0);
+		ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+		EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, SIZE, 9));
+	}
 	if (child > 0) {
 		ASSERT_EQ(child, waitpid(child, &status, 0));
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
