@@ -222,15 +222,8 @@ static int coh_busy_start(struct coh_dev *d, __u32 h, __u64 len, bool write)
 	struct uptr_job j = {};
 	int ret;
 
-	if (!d->gate_on) {
-		ret = uptr_gate_init(&d->gate);
-		if (ret)
-			return ret;
-		d->gate_on = true;
-		ret = uptr_syncobj_create(d->fd, &d->gate_sync);
-		if (ret)
-			return ret;
-	}
+	if (!d->gate_on)
+		return -ENOENT;
 	ret = uptr_gate_close(&d->gate, d->fd, d->gate_sync);
 	if (ret)
 		return ret;
@@ -555,6 +548,10 @@ static void coh_dev_setup(struct __test_metadata *_metadata,
 				    (void **)&d->busy));
 	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->sync));
 	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->busy_sync));
+	/* Before any userptr object: see uptr_gate.h. */
+	ASSERT_EQ(0, uptr_gate_init(&d->gate));
+	d->gate_on = true;
+	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->gate_sync));
 }
 
 /*
