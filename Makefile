@@ -9,6 +9,8 @@
 #   make bench      benchmarks, side by side in one boot (ratios)
 #   make kunit      tools/testing/kunit/kunit.py with the driver's .kunitconfig
 #   make static     only the static checks
+#   make distro-check  uptr as a module: Debian's config, W=1, C=2, and
+#                   DKMS-style against Debian's headers (symbols resolved)
 #   make tree       only extract/overlay/wire the kernel tree
 #
 # Knobs: KSRC=/path/to/linux (use an existing tree), JOBS=N, VERBOSE=1
@@ -18,7 +20,8 @@
 H := $(CURDIR)/harness
 export KSRC JOBS VERBOSE SELFTEST STRESS_SECONDS NO_CCACHE VM_TIMEOUT OUT
 
-.PHONY: all check run shell vm-run bench kunit static tree deps clean distclean
+.PHONY: all check run shell vm-run bench kunit static tree deps clean distclean \
+	distro-check
 
 all: check
 
@@ -43,6 +46,9 @@ kunit:
 static:
 	@$(H)/deps.sh && $(H)/build.sh configure && $(H)/static.sh && \
 		python3 $(H)/results.py out/logs/static.tap /dev/null | grep -v '^FAIL  guest\|kunit: KTAP' || true
+
+distro-check:
+	@$(H)/distro-check.sh
 
 tree:
 	@$(H)/deps.sh && $(H)/tree.sh

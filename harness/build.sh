@@ -5,6 +5,10 @@
 # demo statically and pack the initramfs.
 . "$(dirname "$0")/lib.sh"
 
+# The kselftests the guest also runs as 32-bit programs (the compat ABI
+# of every ioctl they use: create, submit, and coherence end to end).
+M32_RUN="uptr_create_test uptr_submit_test uptr_coherence_test"
+
 # VARIANT=bench builds the benchmark kernel (no debug options, GUP and HMM
 # test drivers) into its own build directory.
 FRAGS=("$TOP/harness/config/base.config" "$TOP/Kconfig.frag"
@@ -43,17 +47,28 @@ build_kernel() {
 }
 
 build_user() {
-	local hdr=$BUILD/usr/include ks=$OUT/kselftest
-	log "building kselftests and demo"
-	mkdir -p "$ks"
+	local hdr=$BUILD/usr/include ks=$OUT/kselftest ks32=$OUT/kselftest32
+	log "building kselftests and demo (64 and 32 bit)"
+	mkdir -p "$ks" "$ks32"
 	make -C "$SRC/tools/testing/selftests/drm/uptr" OUTPUT="$ks" \
 		KHDR_INCLUDES="-isystem $hdr" LDFLAGS=-static \
 		>"$LOGS/kselftest-build.log" 2>&1 ||
 		{ cat "$LOGS/kselftest-build.log"; die "kselftest build failed"; }
+	# 32-bit userspace (IA32_EMULATION): every kselftest and the demo
+	# build with -m32; the guest runs the compat subset (M32_RUN).
+	make -C "$SRC/tools/testing/selftests/drm/uptr" OUTPUT="$ks32" \
+		KHDR_INCLUDES="-isystem $hdr" USERCFLAGS=-m32 \
+		LDFLAGS="-static -m32" \
+		>"$LOGS/kselftest32-build.log" 2>&1 ||
+		{ cat "$LOGS/kselftest32-build.log"; die "-m32 kselftest build failed"; }
 	gcc -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
 		-I "$SRC/tools/testing/selftests/drm/uptr" \
 		-o "$OUT/uptr_demo" "$TOP/harness/demo/uptr_demo.c" ||
 		die "demo build failed"
+	gcc -m32 -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
+		-I "$SRC/tools/testing/selftests/drm/uptr" \
+		-o "$OUT/uptr_demo32" "$TOP/harness/demo/uptr_demo.c" ||
+		die "-m32 demo build failed"
 	gcc -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
 		-I "$SRC/tools/testing/selftests/drm/uptr" \
 		-o "$OUT/uptr_bench" "$TOP/harness/bench/uptr_bench.c" ||
@@ -67,8 +82,15 @@ pack_initramfs() {
 	cp /bin/busybox "$root/bin/busybox"
 	cp "$TOP/harness/guest/init" "$root/init"
 	chmod +x "$root/init"
-	find "$OUT/kselftest" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/kselftest/" \;
+	# Only what the Makefile builds now, never a stale program.
+	selftest_progs | while read -r t; do
+		cp "$OUT/kselftest/$t" "$root/kselftest/$t"
+	done
+	for t in $M32_RUN; do
+		cp "$OUT/kselftest32/$t" "$root/kselftest/${t}_m32"
+	done
 	cp "$OUT/uptr_demo" "$root/bin/uptr_demo"
+	cp "$OUT/uptr_demo32" "$root/bin/uptr_demo32"
 	if [ -n "${PROG:-}" ]; then
 		cp "$PROG" "$root/extra/$(basename "$PROG")"
 	fi

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Install the Debian packages the harness needs (as root), or print the one
-# apt-get line that would (as any other user) and fail.
+# Install the Debian packages the harness needs, and any named as
+# arguments (as root), or print the one apt-get line that would (as any
+# other user) and fail.
 . "$(dirname "$0")/lib.sh"
 
 PKGS=(linux-source-6.12 qemu-system-x86 gcc make flex bison bc libelf-dev
       libssl-dev cpio busybox-static ccache sparse python3 perl rsync
       xz-utils gzip libc6-dev kmod patch e2fsprogs gcc-multilib)
+# Callers may ask for more (make distro-check: Debian's configs and headers).
+PKGS+=("$@")
 
 missing=()
 for p in "${PKGS[@]}"; do

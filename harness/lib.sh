@@ -40,3 +40,14 @@ log() { printf '[harness] %s\n' "$*" >&2; }
 die() { printf '[harness] error: %s\n' "$*" >&2; exit 1; }
 
 mkdir -p "$OUT" "$LOGS"
+
+# The programs the uptr selftest Makefile builds (TEST_GEN_PROGS and co.),
+# one per line, from the prepared tree.
+selftest_progs() {
+	make -s -C "$SRC/tools/testing/selftests/drm/uptr" -f - print-progs <<'MK' |
+include Makefile
+print-progs:
+	@echo $(notdir $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED) $(TEST_GEN_FILES))
+MK
+		tr ' ' '\n' | grep .
+}

@@ -61,3 +61,27 @@ result "W=1 build of drivers/gpu/drm/uptr" "$dir/w1.log"
 kmake C=2 CHECK="sparse" drivers/gpu/drm/uptr/ >"$dir/sparse.full.log" 2>&1 || echo "build failed" >>"$dir/sparse.full.log"
 grep -E 'uptr.*(warning|error):|build failed' "$dir/sparse.full.log" >"$dir/sparse.log" || true
 result "sparse C=2 on drivers/gpu/drm/uptr" "$dir/sparse.log"
+
+# MAINTAINERS: the entry is well-formed (checkpatch on the patch, less the
+# commit-message checks the series supplies) and get_maintainer.pl resolves
+# every uptr file to its M: and L: lines.
+{ perl scripts/checkpatch.pl --strict --no-tree --terse --show-types \
+	--ignore MISSING_SIGN_OFF,COMMIT_MESSAGE "$TOP/MAINTAINERS.patch" 2>&1 || true; } |
+	{ grep -E 'ERROR|WARNING|CHECK' || true; } >"$dir/maintainers.log"
+m=$(sed -n 's/^+M:\t//p' "$TOP/MAINTAINERS.patch" | head -1)
+l=$(sed -n 's/^+L:\t//p' "$TOP/MAINTAINERS.patch" | head -1)
+[ -n "$m" ] && [ -n "$l" ] || echo "MAINTAINERS.patch: no M: or L: line" >>"$dir/maintainers.log"
+printf '%s\n' "${cfiles[@]}" Documentation/gpu/uptr.rst | while read -r f; do
+	got=$(perl scripts/get_maintainer.pl --no-git --no-rolestats -f "$f" 2>&1)
+	for want in "$m" "$l"; do
+		grep -qxF -- "$want" <<<"$got" || echo "get_maintainer.pl $f: no '$want'"
+	done
+done >>"$dir/maintainers.log"
+result "MAINTAINERS entry resolves every uptr file" "$dir/maintainers.log"
+
+# The selftests' .gitignore names every program the Makefile builds.
+st=tools/testing/selftests/drm/uptr
+selftest_progs | while read -r p; do
+	grep -qxF "$p" "$st/.gitignore" 2>/dev/null || echo "$st/.gitignore: no $p"
+done >"$dir/gitignore.log"
+result "selftests .gitignore lists every program" "$dir/gitignore.log"

@@ -31,9 +31,9 @@
  *
  * ``uptr_engine``
  *	copy engine and submission counters: ``jobs_submitted``,
- *	``jobs_done``, ``jobs_timedout``, ``jobs_aborted``, ``timeouts``
- *	(calls of the timeout handler), ``submit_retries``, ``jobs_started``
- *	(jobs the engine claimed to execute), ``jobs_running`` (1 while the
+ *	``jobs_started`` (jobs the engine claimed to execute), ``jobs_done``,
+ *	``jobs_timedout``, ``jobs_aborted``, ``timeouts`` (calls of the
+ *	timeout handler), ``submit_retries``, ``jobs_running`` (1 while the
  *	engine holds a claimed job, during ``uptr_delay_ms`` too),
  *	``jobs_in_flight`` (jobs handed to the engine and not completed:
  *	the scheduler's credit count), ``invalidation_waits`` (blocking
@@ -127,6 +127,8 @@ static int uptr_debugfs_engine_show(struct seq_file *m, void *data)
 
 	seq_printf(m, "jobs_submitted %lld\n",
 		   (long long)atomic64_read(&udev->jobs_submitted));
+	seq_printf(m, "jobs_started %lld\n",
+		   (long long)atomic64_read(&engine->jobs_started));
 	seq_printf(m, "jobs_done %lld\n",
 		   (long long)atomic64_read(&engine->jobs_done));
 	seq_printf(m, "jobs_timedout %lld\n",
@@ -137,8 +139,6 @@ static int uptr_debugfs_engine_show(struct seq_file *m, void *data)
 		   (long long)atomic64_read(&engine->timeouts));
 	seq_printf(m, "submit_retries %lld\n",
 		   (long long)atomic64_read(&udev->submit_retries));
-	seq_printf(m, "jobs_started %lld\n",
-		   (long long)atomic64_read(&engine->jobs_started));
 	seq_printf(m, "jobs_running %d\n", !!READ_ONCE(engine->running));
 	seq_printf(m, "jobs_in_flight %d\n",
 		   atomic_read(&engine->sched.credit_count));

@@ -345,8 +345,8 @@ static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
 			*hung = dma_fence_get(job->hw_fence);
 		} else if (uptr_job_claim_locked(engine, job)) {
 			engine->running = job;
-			atomic64_inc(&engine->jobs_started);
 			job->slice_delay_ms = READ_ONCE(engine->slice_delay_ms);
+			atomic64_inc(&engine->jobs_started);
 		} else {
 			job = ERR_PTR(-EALREADY);
 		}

@@ -153,7 +153,7 @@ struct uptr_engine {
 	 * fence's initialization and the job's hand-over to the engine
 	 */
 	u32 run_delay_ms;
-	/** @jobs_started: jobs the engine claimed to execute */
+	/** @jobs_started: jobs the engine began to execute */
 	atomic64_t jobs_started;
 	/** @jobs_done: jobs the engine executed */
 	atomic64_t jobs_done;

@@ -715,7 +715,7 @@ TEST_F(bad, rejected_with_errno_and_nothing_queued)
 			.dst_handle = self->ha2, .length = PAGE,
 		};
 		self->cmds[1] = self->cmds[0];
-		self->cmds[0].length = max_bytes - PAGE + 4;
+		self->cmds[1].length = max_bytes - PAGE + 4;
 		/* Out of its object too: the byte limit is checked first. */
 		self->s.cmd_count = 2;
 		break;
