@@ -128,6 +128,7 @@ static inline void uptr_gate_serve(int timeline, struct uptr_gate_shared *sh,
 static inline int uptr_gate_init(struct uptr_gate *g)
 {
 	int cmd[2], reply[2];
+	pid_t pid;
 
 	memset(g, 0, sizeof(*g));
 	g->cmd_fd = -1;
@@ -149,17 +150,19 @@ static inline int uptr_gate_init(struct uptr_gate *g)
 		return -errno;
 	}
 	fflush(NULL);
-	g->releaser = fork();
-	if (!g->releaser) {
+	/* @g may be shared memory: the child must not write to it. */
+	pid = fork();
+	if (!pid) {
 		close(cmd[1]);
 		close(reply[0]);
 		uptr_gate_serve(g->timeline, g->sh, cmd[0], reply[1]);
 	}
 	close(cmd[0]);
 	close(reply[1]);
+	g->releaser = pid;
 	g->cmd_fd = cmd[1];
 	g->reply_fd = reply[0];
-	return g->releaser < 0 ? -errno : 0;
+	return pid < 0 ? -errno : 0;
 }
 
 /*
