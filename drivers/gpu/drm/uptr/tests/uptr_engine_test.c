@@ -196,10 +196,14 @@ static struct uptr_engine_ctx *uptr_test_engine(struct kunit *test)
 	return ctx;
 }
 
-/* Queue a FILL of @pages[0] (no objects) and return its finished fence. */
-static struct dma_fence *uptr_test_queue(struct kunit *test,
-					 struct uptr_engine_ctx *ctx,
-					 struct page **pages, u32 pattern)
+/*
+ * Queue a FILL of @len bytes of @pages (no objects) and return its
+ * finished fence.
+ */
+static struct dma_fence *uptr_test_queue_len(struct kunit *test,
+					     struct uptr_engine_ctx *ctx,
+					     struct page **pages, u32 pattern,
+					     unsigned long len)
 {
 	struct uptr_job *job = uptr_job_alloc(ctx->udev, 1, 1);
 	struct dma_fence *fence;
@@ -208,7 +212,7 @@ static struct dma_fence *uptr_test_queue(struct kunit *test,
 	job->ncmds = 1;
 	job->cmds[0].op = DRM_UPTR_OP_FILL;
 	job->cmds[0].pattern = pattern;
-	uptr_range(&job->cmds[0].dst, pages, 0, PAGE_SIZE);
+	uptr_range(&job->cmds[0].dst, pages, 0, len);
 	if (drm_sched_job_init(&job->base, &ctx->entity, 1, NULL, 0)) {
 		uptr_job_free(job);
 		KUNIT_FAIL_AND_ABORT(test, "job init failed");
@@ -217,6 +221,14 @@ static struct dma_fence *uptr_test_queue(struct kunit *test,
 	fence = dma_fence_get(&job->base.s_fence->finished);
 	drm_sched_entity_push_job(&job->base);
 	return fence;
+}
+
+/* Queue a FILL of @pages[0] and return its finished fence. */
+static struct dma_fence *uptr_test_queue(struct kunit *test,
+					 struct uptr_engine_ctx *ctx,
+					 struct page **pages, u32 pattern)
+{
+	return uptr_test_queue_len(test, ctx, pages, pattern, PAGE_SIZE);
 }
 
 static void uptr_engine_test_job_runs(struct kunit *test)
@@ -302,7 +314,6 @@ static void uptr_engine_test_timeout_stops_running_job(struct kunit *test)
 	struct page **page = uptr_test_pages(test, 0);
 	struct page **pages;
 	struct dma_fence *fence;
-	struct uptr_job *job;
 	unsigned long i;
 
 	pages = kunit_kcalloc(test, len >> PAGE_SHIFT, sizeof(*pages), GFP_KERNEL);
@@ -311,21 +322,7 @@ static void uptr_engine_test_timeout_stops_running_job(struct kunit *test)
 		pages[i] = page[0];
 	WRITE_ONCE(engine->slice_delay_ms,
 		   jiffies_to_msecs(engine->sched.timeout) / 2);
-
-	job = uptr_job_alloc(ctx->udev, 1, 1);
-	KUNIT_ASSERT_NOT_NULL(test, job);
-	job->ncmds = 1;
-	job->cmds[0].op = DRM_UPTR_OP_FILL;
-	job->cmds[0].pattern = 0x66666666;
-	uptr_range(&job->cmds[0].dst, pages, 0, len);
-	if (drm_sched_job_init(&job->base, &ctx->entity, 1, NULL, 0)) {
-		uptr_job_free(job);
-		KUNIT_FAIL_AND_ABORT(test, "job init failed");
-	}
-	drm_sched_job_arm(&job->base);
-	fence = dma_fence_get(&job->base.s_fence->finished);
-	drm_sched_entity_push_job(&job->base);
-
+	fence = uptr_test_queue_len(test, ctx, pages, 0x66666666, len);
 	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(fence, false, 60 * HZ), 0);
 	WRITE_ONCE(engine->slice_delay_ms, 0);
 	KUNIT_EXPECT_EQ(test, fence->error, -ETIMEDOUT);

@@ -240,6 +240,28 @@ TEST_F(hard, userptr_page_limit_e2big)
 }
 
 /*
+ * Submit a FILL of the LONG_JOB bytes at @buf (a new, populated object,
+ * returned in *@h) that runs for about a minute: uptr_slice_delay_ms is
+ * set, and the caller resets it. Return: 0 or a negative errno.
+ */
+static int hard_submit_long_fill(int fd, void *buf, __u32 pattern,
+				 __u32 sync, __u32 *h)
+{
+	struct drm_uptr_cmd cmd = {
+		.op = DRM_UPTR_OP_FILL, .length = LONG_JOB, .pattern = pattern,
+	};
+	int ret;
+
+	ret = uptr_create(fd, buf, LONG_JOB, DRM_UPTR_CREATE_POPULATE, h);
+	if (!ret)
+		ret = uptr_debugfs_write("uptr_slice_delay_ms", SLICE_DELAY_MS);
+	if (ret)
+		return ret;
+	cmd.dst_handle = *h;
+	return uptr_submit_cmds(fd, &cmd, 1, sync);
+}
+
+/*
  * A FILL that would run for a minute (uptr_slice_delay_ms) is stopped
  * between two slices once the timeout fires: its fence carries -ETIMEDOUT,
  * its first slice was written and its last one was not.
@@ -248,21 +270,14 @@ TEST_F(hard, overrunning_job_stopped_between_slices_with_etimedout)
 {
 	long long timedout = uptr_engine_stat("jobs_timedout");
 	unsigned char *buf = uptr_map_anon(LONG_JOB);
-	struct drm_uptr_cmd cmd;
 	long long t0, t;
 	__u32 h;
 
 	ASSERT_NE(NULL, buf);
 	memset(buf, 0, LONG_JOB);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, LONG_JOB,
-				 DRM_UPTR_CREATE_POPULATE, &h));
-	ASSERT_EQ(0, uptr_debugfs_write("uptr_slice_delay_ms", SLICE_DELAY_MS));
-	cmd = (struct drm_uptr_cmd){
-		.op = DRM_UPTR_OP_FILL, .dst_handle = h, .length = LONG_JOB,
-		.pattern = 0x77777777,
-	};
 	t0 = uptr_now_ms();
-	ASSERT_EQ(0, uptr_submit_cmds(self->fd, &cmd, 1, self->sync));
+	ASSERT_EQ(0, hard_submit_long_fill(self->fd, buf, 0x77777777,
+					   self->sync, &h));
 	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, self->sync, 0));
 	t = uptr_now_ms() - t0;
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_slice_delay_ms", 0));
@@ -285,20 +300,13 @@ TEST_F(hard, munmap_under_overrunning_job_returns_after_one_timeout)
 	long long timedout = uptr_engine_stat("jobs_timedout");
 	long long full_ms = (LONG_JOB >> 18) * SLICE_DELAY_MS;
 	unsigned char *buf = uptr_map_anon(LONG_JOB);
-	struct drm_uptr_cmd cmd;
 	long long t0, t;
 	__u32 h;
 
 	ASSERT_NE(NULL, buf);
 	memset(buf, 1, LONG_JOB);
-	ASSERT_EQ(0, uptr_create(self->fd, buf, LONG_JOB,
-				 DRM_UPTR_CREATE_POPULATE, &h));
-	ASSERT_EQ(0, uptr_debugfs_write("uptr_slice_delay_ms", SLICE_DELAY_MS));
-	cmd = (struct drm_uptr_cmd){
-		.op = DRM_UPTR_OP_FILL, .dst_handle = h, .length = LONG_JOB,
-		.pattern = 0x12345678,
-	};
-	ASSERT_EQ(0, uptr_submit_cmds(self->fd, &cmd, 1, self->sync));
+	ASSERT_EQ(0, hard_submit_long_fill(self->fd, buf, 0x12345678,
+					   self->sync, &h));
 	usleep(300 * 1000);
 	t0 = uptr_now_ms();
 	ASSERT_EQ(0, munmap(buf, LONG_JOB));
