@@ -31,12 +31,24 @@
  *
  * ``uptr_engine``
  *	copy engine and submission counters: ``jobs_submitted``,
- *	``jobs_started``, ``jobs_done``, ``jobs_timedout``, ``jobs_aborted``,
- *	``timeouts`` (calls of the timeout handler), ``submit_retries``.
+ *	``jobs_started`` (jobs the engine claimed to execute), ``jobs_done``,
+ *	``jobs_timedout``, ``jobs_aborted``, ``timeouts`` (calls of the
+ *	timeout handler), ``submit_retries``, ``jobs_running`` (1 while the
+ *	engine holds a claimed job, during ``uptr_delay_ms`` too),
+ *	``jobs_in_flight`` (jobs handed to the engine and not completed:
+ *	the scheduler's credit count), ``invalidation_waits`` (blocking
+ *	invalidations that found a fence unsignalled and waited for it),
+ *	``invalidations_waiting`` (such waits in progress) and
+ *	``submit_stalls`` (submissions that entered the stall below).
  *
  * ``uptr_hang_next``, ``uptr_delay_ms``, ``uptr_slice_delay_ms``,
  * ``uptr_run_delay_ms``
  *	fault injection, see "copy engine".
+ *
+ * ``uptr_submit_stall``
+ *	fault injection, see "job submission": write N, and the next N
+ *	submissions that use a userptr range stall after its fault-in until
+ *	the range is invalidated.
  *
  * The counters are read without locks and may be a moment old.
  */
@@ -127,6 +139,15 @@ static int uptr_debugfs_engine_show(struct seq_file *m, void *data)
 		   (long long)atomic64_read(&engine->timeouts));
 	seq_printf(m, "submit_retries %lld\n",
 		   (long long)atomic64_read(&udev->submit_retries));
+	seq_printf(m, "jobs_running %d\n", !!READ_ONCE(engine->running));
+	seq_printf(m, "jobs_in_flight %d\n",
+		   atomic_read(&engine->sched.credit_count));
+	seq_printf(m, "invalidation_waits %lld\n",
+		   (long long)atomic64_read(&udev->invalidation_waits));
+	seq_printf(m, "invalidations_waiting %d\n",
+		   atomic_read(&udev->invalidations_waiting));
+	seq_printf(m, "submit_stalls %lld\n",
+		   (long long)atomic64_read(&udev->submit_stalls));
 	return 0;
 }
 
@@ -156,4 +177,6 @@ void uptr_debugfs_init(struct uptr_device *udev)
 			   &udev->engine.slice_delay_ms);
 	debugfs_create_u32("uptr_run_delay_ms", 0600, udev->drm.debugfs_root,
 			   &udev->engine.run_delay_ms);
+	debugfs_create_atomic_t("uptr_submit_stall", 0600,
+				udev->drm.debugfs_root, &udev->submit_stall);
 }

@@ -87,6 +87,21 @@ struct uptr_device {
 	atomic64_t jobs_submitted;
 	/** @submit_retries: SUBMIT commits that collided and faulted again */
 	atomic64_t submit_retries;
+	/**
+	 * @submit_stall: debugfs knob: this many next submissions with a
+	 * userptr range stall after their fault-in until the range is
+	 * invalidated (see uptr_submit_stall())
+	 */
+	atomic_t submit_stall;
+	/** @submit_stalls: submissions that entered that stall */
+	atomic64_t submit_stalls;
+	/**
+	 * @invalidation_waits: blocking invalidations that found a job's
+	 * fence unsignalled in the object's dma_resv and waited for it
+	 */
+	atomic64_t invalidation_waits;
+	/** @invalidations_waiting: invalidations waiting for a fence now */
+	atomic_t invalidations_waiting;
 };
 
 /**

@@ -642,14 +642,18 @@ struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
  * @npages: number of pages
  * @pages: receives @npages page pointers
  *
- * Walks the range chunk by chunk. The caller checked the range with
- * uptr_mirror_range_valid_locked() under the same hold of the lock; the
- * pages may be used by the device until the next invalidation of them,
- * which waits for the device.
+ * Walks the range chunk by chunk and turns only valid pfns into pages:
+ * the caller checked the range with uptr_mirror_range_valid_locked() under
+ * the same hold of the lock, and a page found not valid here (which that
+ * check rules out) makes the call fail instead of handing a stale pfn to
+ * the device. The pages may be used by the device until the next
+ * invalidation of them, which waits for the device.
  *
  * Context: &uptr_mirror.lock held.
+ * Return: true if every page was valid and @pages is filled; false
+ * otherwise, with @pages partly filled: the caller must not use them.
  */
-void uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
+bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 				  unsigned long pgoff, unsigned long npages,
 				  struct page **pages)
 {
@@ -657,6 +661,9 @@ void uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 
 	lockdep_assert_held(mirror->lock);
 
+	if (mirror->dead || pgoff >= mirror->npages ||
+	    npages > mirror->npages - pgoff)
+		return false;
 	for (pos = pgoff; pos < end; pos = seg_end) {
 		struct uptr_mirror_chunk *chunk;
 		unsigned int slot;
@@ -664,10 +671,16 @@ void uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 		seg_end = uptr_mirror_seg_end(mirror, pos, end);
 		chunk = xa_load(&mirror->chunks,
 				uptr_mirror_chunk_index(mirror, pos));
+		if (!chunk)
+			return false;
 		slot = uptr_mirror_slot(mirror, pos);
-		for (; pos < seg_end; pos++, slot++)
+		for (; pos < seg_end; pos++, slot++) {
+			if (!test_bit(slot, chunk->valid))
+				return false;
 			*pages++ = hmm_pfn_to_page(chunk->pfns[slot]);
+		}
 	}
+	return true;
 }
 
 static bool uptr_mirror_has_valid(struct uptr_mirror *mirror,

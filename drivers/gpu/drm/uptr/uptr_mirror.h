@@ -196,7 +196,7 @@ int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
 bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
 				    unsigned long pgoff, unsigned long npages,
 				    unsigned long seq);
-void uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
+bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 				  unsigned long pgoff, unsigned long npages,
 				  struct page **pages);
 struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,

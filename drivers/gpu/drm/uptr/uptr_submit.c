@@ -3,9 +3,11 @@
  * Copyright (C) 2026 The uptr authors
  */
 
+#include <linux/delay.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-resv.h>
 #include <linux/overflow.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -35,7 +37,11 @@
  * 2. drm_sched_job_init() and the explicit dependencies of the in-syncobjs;
  *    look up the out-syncobj and preallocate its timeline chain node;
  * 3. for each userptr range, fault in only the pages the job touches,
- *    holding no dma_resv lock (uptr_userptr_populate());
+ *    holding no dma_resv lock (uptr_userptr_populate()); fault injection:
+ *    while debugfs ``uptr_submit_stall`` is non-zero, a submission with a
+ *    userptr range decrements it and then waits here, holding no lock,
+ *    until its first userptr range is invalidated (at most 10 s), so that
+ *    a test can force the collision that step 5 must catch;
  * 4. lock every object's dma_resv with drm_exec, reserve a fence slot and
  *    add the implicit dependencies (write: every fence; read: writers);
  * 5. take the device's notifier lock and check with
@@ -44,7 +50,8 @@
  *    lock and go back to step 3, at most %UPTR_SUBMIT_MAX_RETRIES times,
  *    then fail with -EAGAIN;
  * 6. still under the notifier lock: resolve the userptr pages for the
- *    engine, arm the job, add its fence to every object's dma_resv (write
+ *    engine from their valid pfns only (a page found not valid is a
+ *    collision, as in step 5), arm the job, add its fence to every object's dma_resv (write
  *    or read usage) and push it to the entity;
  * 7. unlock, then publish the fence in the out-syncobj.
  *
@@ -399,6 +406,46 @@ static int uptr_submit_populate(struct uptr_job *job)
 	return 0;
 }
 
+/* The longest stall uptr_submit_stall() waits for an invalidation. */
+#define UPTR_SUBMIT_STALL_MS	10000
+
+/*
+ * Fault injection (debugfs ``uptr_submit_stall``): between the fault-in
+ * and the locked check, with no lock held, wait until the job's first
+ * userptr range is invalidated, so that a test can change the CPU page
+ * table exactly in that window and the locked check must catch it. Gives
+ * up after %UPTR_SUBMIT_STALL_MS or on a fatal signal.
+ */
+static void uptr_submit_stall(struct uptr_job *job)
+{
+	struct uptr_device *udev = job->udev;
+	struct uptr_job_range *range = NULL;
+	unsigned long timeout;
+	bool valid = true;
+	u32 i;
+
+	if (likely(!atomic_read(&udev->submit_stall)))
+		return;
+	for (i = 0; i < 2 * job->ncmds && !range; i++)
+		if (uptr_job_range(job, i)->uobj)
+			range = uptr_job_range(job, i);
+	if (!range || !atomic_add_unless(&udev->submit_stall, -1, 0))
+		return;
+
+	atomic64_inc(&udev->submit_stalls);
+	timeout = jiffies + msecs_to_jiffies(UPTR_SUBMIT_STALL_MS);
+	while (valid && !fatal_signal_pending(current) &&
+	       time_before(jiffies, timeout)) {
+		usleep_range(1000, 2000);
+		mutex_lock(&udev->notifier_lock);
+		valid = uptr_mirror_range_valid_locked(&range->uobj->mirror,
+						       range->pgoff,
+						       range->npages,
+						       range->seq);
+		mutex_unlock(&udev->notifier_lock);
+	}
+}
+
 /* Under the notifier lock: are the ranges valid? Then resolve pages. */
 static bool uptr_submit_commit_locked(struct uptr_job *job)
 {
@@ -415,10 +462,11 @@ static bool uptr_submit_commit_locked(struct uptr_job *job)
 	}
 	for (i = 0; i < 2 * job->ncmds; i++) {
 		range = uptr_job_range(job, i);
-		if (range->uobj)
-			uptr_mirror_get_pages_locked(&range->uobj->mirror,
-						     range->pgoff, range->npages,
-						     range->pages);
+		if (range->uobj &&
+		    !uptr_mirror_get_pages_locked(&range->uobj->mirror,
+						  range->pgoff, range->npages,
+						  range->pages))
+			return false;
 	}
 	return true;
 }
@@ -438,6 +486,7 @@ retry:
 	ret = uptr_submit_populate(job);
 	if (ret)
 		return ret;
+	uptr_submit_stall(job);
 
 	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT, job->nobjs);
 	drm_exec_until_all_locked(&exec) {

@@ -53,13 +53,20 @@ static bool uptr_userptr_device_idle(struct uptr_mirror *mirror, bool wait)
 {
 	struct uptr_userptr *uobj =
 		container_of(mirror, struct uptr_userptr, mirror);
+	struct uptr_device *udev = to_uptr_device(uobj->base.dev);
+	struct dma_resv *resv = uobj->base.resv;
 
+	if (dma_resv_test_signaled(resv, DMA_RESV_USAGE_BOOKKEEP))
+		return true;
 	if (!wait)
-		return dma_resv_test_signaled(uobj->base.resv,
-					      DMA_RESV_USAGE_BOOKKEEP);
+		return false;
 
-	dma_resv_wait_timeout(uobj->base.resv, DMA_RESV_USAGE_BOOKKEEP, false,
+	/* An invalidation that really waits for the device, for debugfs. */
+	atomic64_inc(&udev->invalidation_waits);
+	atomic_inc(&udev->invalidations_waiting);
+	dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
 			      MAX_SCHEDULE_TIMEOUT);
+	atomic_dec(&udev->invalidations_waiting);
 	return true;
 }
 

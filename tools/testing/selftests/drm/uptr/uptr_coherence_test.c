@@ -29,6 +29,7 @@
 
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
+#include "uptr_gate.h"
 #include "uptr_job.h"
 
 #ifndef MADV_COLLAPSE
@@ -40,8 +41,6 @@
 #define SIZE		(NPAGES * PAGE)
 #define HPAGE		(2UL << 20)
 #define HPAGES		(HPAGE / PAGE)
-/* How long the engine holds the job that keeps an object busy. */
-#define BUSY_MS		200
 #define BUSY_WORD	0xb0b0b0b0U
 
 /* /proc/self/pagemap */
@@ -65,8 +64,12 @@ struct coh_dev {
 	__u32 hbusy;
 	unsigned char *busy;
 	__u32 busy_sync;
+	/* the gate that holds it back, and the counters when it was queued */
+	struct uptr_gate gate;
+	bool gate_on;
+	__u32 gate_sync;
+	long long busy_started0, busy_waits0;
 	/* global state this test changed, undone by the teardown */
-	bool delay_set;
 	bool swap_ours;
 	bool ksm_ours;
 	char ksm_saved[3][32];
@@ -207,40 +210,70 @@ static int coh_sum(struct coh_dev *d, __u32 h, __u64 off, __u64 len,
 }
 
 /*
- * Queue a job on @h that the engine holds for BUSY_MS before running it:
- * a COPY of the first @len bytes into the busy buffer, or a FILL of them
- * with BUSY_WORD. Returns the submit's result.
+ * Queue a job on @h that keeps the object busy: a COPY of the first @len
+ * bytes into the busy buffer, or a FILL of them with BUSY_WORD. A gate (a
+ * sw_sync fence, see uptr_gate.h) holds it back until an invalidation is
+ * seen waiting for its fence, so that the device is provably busy when the
+ * mm call comes: the job is checked to be queued and not started. Returns
+ * 0, the submit's -errno, or -EBUSY if the job was not held.
  */
 static int coh_busy_start(struct coh_dev *d, __u32 h, __u64 len, bool write)
 {
 	struct uptr_job j = {};
 	int ret;
 
-	ret = uptr_debugfs_write("uptr_delay_ms", BUSY_MS);
+	if (!d->gate_on)
+		return -ENOENT;
+	ret = uptr_gate_close(&d->gate, d->fd, d->gate_sync);
 	if (ret)
 		return ret;
-	d->delay_set = true;
 	if (write)
 		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, BUSY_WORD);
 	else
 		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, d->hbusy, 0, len, 0);
+	j.in[0].handle = d->gate_sync;
+	j.nin = 1;
 	j.out.handle = d->busy_sync;
-	return uptr_job_submit(d->fd, &j);
+	d->busy_started0 = uptr_debugfs_value("uptr_engine", "jobs_started");
+	d->busy_waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
+	if (d->busy_started0 < 0 || d->busy_waits0 < 0)
+		return -ENOENT;
+	ret = uptr_job_submit(d->fd, &j);
+	if (ret)
+		return ret;
+	if (uptr_syncobj_status(d->fd, d->busy_sync) != 0 ||
+	    uptr_debugfs_value("uptr_engine", "jobs_started") != d->busy_started0)
+		return -EBUSY;
+	return uptr_gate_open_on_wait(&d->gate);
 }
 
-/* Is the busy job done right now? 1 if it is, 0 if not, or -errno. */
+/*
+ * Did the busy job run while an invalidation waited for it? 1 if it is
+ * done, an invalidation counted a wait for a fence since it was queued and
+ * the engine started exactly one job; 0 if not; or -errno.
+ */
 static int coh_busy_done(struct coh_dev *d)
 {
-	return uptr_syncobj_status(d->fd, d->busy_sync);
+	int ret = uptr_syncobj_status(d->fd, d->busy_sync);
+
+	if (ret != 1)
+		return ret;
+	if (uptr_debugfs_value("uptr_engine", "invalidation_waits") <=
+	    d->busy_waits0)
+		return 0;
+	return uptr_debugfs_value("uptr_engine", "jobs_started") ==
+	       d->busy_started0 + 1;
 }
 
-/* Stop holding jobs and wait for the busy one: its fence status. */
+/* Open the gate and wait for the busy job: its fence status. */
 static int coh_busy_end(struct coh_dev *d)
 {
 	int ret;
 
-	uptr_debugfs_write("uptr_delay_ms", 0);
-	d->delay_set = false;
+	if (!d->gate_on)
+		return -ENOENT;
+	uptr_gate_join(&d->gate);
+	uptr_gate_open(&d->gate);
 	ret = uptr_syncobj_wait(d->fd, d->busy_sync, 0);
 	return ret ? ret : uptr_syncobj_status(d->fd, d->busy_sync);
 }
@@ -515,6 +548,10 @@ static void coh_dev_setup(struct __test_metadata *_metadata,
 				    (void **)&d->busy));
 	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->sync));
 	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->busy_sync));
+	/* Before any userptr object: see uptr_gate.h. */
+	ASSERT_EQ(0, uptr_gate_init(&d->gate));
+	d->gate_on = true;
+	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->gate_sync));
 }
 
 /*
@@ -523,8 +560,6 @@ static void coh_dev_setup(struct __test_metadata *_metadata,
  */
 static void coh_dev_teardown(struct coh_dev *d)
 {
-	if (d->delay_set)
-		uptr_debugfs_write("uptr_delay_ms", 0);
 	if (d->ksm_ours)
 		coh_ksm_stop(d);
 	if (d->swap_ours)

@@ -743,6 +743,12 @@ TEST_F_TIMEOUT(race, cpu_and_device_agree_after_each_round_of_mm_races,
 	EXPECT_GT(s1.event_clear, s0.event_clear);
 	/* More faults than one pass over the object: pages were refaulted. */
 	EXPECT_GT(s1.pages_faulted - s0.pages_faulted, (long long)r->npages);
+	/*
+	 * Both checks that an invalidation raced a fault-in were taken:
+	 * the mirror's commit and submit's locked check each retried.
+	 */
+	EXPECT_GT(s1.retries, s0.retries);
+	EXPECT_GT(e1.submit_retries, e0.submit_retries);
 	EXPECT_EQ(e0.timedout, e1.timedout);
 }
 

@@ -17,6 +17,7 @@
 
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
+#include "uptr_gate.h"
 #include "uptr_job.h"
 
 #define NPAGES		16
@@ -264,22 +265,41 @@ TEST_F(submit, hung_job_times_out_with_etimedout_and_never_writes)
 
 TEST_F(submit, invalidation_waits_for_running_job)
 {
+	long long started0, waits0;
 	struct uptr_job j = {};
+	struct uptr_gate gate;
+	__u32 held;
 	void *p;
 
-	if (uptr_debugfs_write("uptr_delay_ms", 300))
-		SKIP(return, "no debugfs");
+	/* The job is held by a gate until the invalidation waits for it. */
+	ASSERT_EQ(0, uptr_gate_init(&gate));
+	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &held));
+	ASSERT_EQ(0, uptr_gate_close(&gate, self->fd, held));
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x33333333);
+	j.in[0].handle = held;
+	j.nin = 1;
 	j.out.handle = self->sync;
+	started0 = uptr_debugfs_value("uptr_engine", "jobs_started");
+	waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
+	ASSERT_LE(0, started0);
+	ASSERT_LE(0, waits0);
 	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
-	/* munmap must wait for the job: after it, the job is done. */
+	/* Before the munmap: queued, not started. */
+	EXPECT_EQ(0, uptr_syncobj_status(self->fd, self->sync));
+	EXPECT_EQ(started0, uptr_debugfs_value("uptr_engine", "jobs_started"));
+
+	ASSERT_EQ(0, uptr_gate_open_on_wait(&gate));
 	p = mmap(self->b, SIZE, PROT_READ | PROT_WRITE,
 		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_EQ((void *)self->b, p);
+	/* After: the munmap waited for the job, which ran meanwhile. */
+	EXPECT_EQ(1, uptr_gate_join(&gate));
 	EXPECT_EQ(1, uptr_syncobj_status(self->fd, self->sync));
-	uptr_debugfs_write("uptr_delay_ms", 0);
+	EXPECT_LT(waits0, uptr_debugfs_value("uptr_engine", "invalidation_waits"));
+	EXPECT_EQ(started0 + 1, uptr_debugfs_value("uptr_engine", "jobs_started"));
+	uptr_gate_fini(&gate);
 	/* The new pages are untouched by the old job. */
-	EXPECT_EQ(0U, ((__u32 *)self->b)[0]);
+	EXPECT_EQ(-1, uptr_check_words(self->b, SIZE, 0));
 }
 
 TEST_F(submit, close_with_jobs_in_flight)
