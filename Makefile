@@ -8,6 +8,8 @@
 #   make vm-run PROG=<static binary> [ARGS="..."]
 #   make bench      benchmarks, side by side in one boot (ratios)
 #   make kunit      tools/testing/kunit/kunit.py with the driver's .kunitconfig
+#   make mutants    seed each bug of harness/mutants.list, report killed or
+#                   survived (MUTANTS="name ..." for some only)
 #   make static     only the static checks
 #   make distro-check  uptr as a module: Debian's config, W=1, C=2, and
 #                   DKMS-style against Debian's headers (symbols resolved)
@@ -19,9 +21,10 @@
 
 H := $(CURDIR)/harness
 export KSRC JOBS VERBOSE SELFTEST STRESS_SECONDS NO_CCACHE VM_TIMEOUT OUT
+export MUTANTS MUTANTS_BASELINE MUTANT_STRESS MUTANT_TIMEOUT
 
-.PHONY: all check run shell vm-run bench kunit static tree deps clean distclean \
-	distro-check
+.PHONY: all check run shell vm-run bench kunit mutants static tree deps clean \
+	distclean distro-check
 
 all: check
 
@@ -42,6 +45,9 @@ bench:
 
 kunit:
 	@$(H)/kunit.sh
+
+mutants:
+	@$(H)/mutants.sh
 
 static:
 	@$(H)/deps.sh && $(H)/build.sh configure && $(H)/static.sh && \

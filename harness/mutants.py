@@ -7,7 +7,8 @@
   mutants.py apply TOP NAME DIR   write the mutated files into the copy DIR
                                   of the repository
   mutants.py suites TOP NAME      the kselftests the mutant's guest runs
-  mutants.py verdict BASE RESULTS print "killed TESTS" or "survived":
+  mutants.py verdict BASE RESULTS print "killed TESTS", "survived" or
+                                  "broken" (does not build):
                                   killed when a test fails in RESULTS (the
                                   mutant's results.py output) that does not
                                   fail in BASE (the unmutated tree's)
@@ -147,7 +148,11 @@ def failures(path):
 
 def verdict(base, results):
     known = set(failures(base))
-    new = [t for t in failures(results) if t not in known]
+    got = failures(results)
+    if 'build' in got:
+        print('broken (the mutated tree does not build)')
+        return
+    new = [t for t in got if t not in known]
     print(('killed ' + '; '.join(new)) if new else 'survived')
 
 
