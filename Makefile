@@ -63,7 +63,7 @@ deps:
 	@$(H)/deps.sh
 
 clean:
-	rm -rf out/build out/kselftest out/initramfs out/initramfs.gz out/logs out/kunit
+	rm -rf out/build out/kselftest out/initramfs out/initramfs.gz out/logs out/kunit out/mutants
 
 distclean:
 	rm -rf out
