@@ -3,7 +3,9 @@
 allowlist. Shared by results.py and lint.py.
 
   required_kselftests(top)   binaries of TEST_GEN_PROGS in the selftests'
-                             Makefile: each must run in the default guest
+                             Makefile, and the BIN_m32 builds of M32_RUN in
+                             harness/build.sh: each must run in the default
+                             guest
   required_kunit(top)        names of the kunit_suite definitions in
                              drivers/gpu/drm/uptr/tests/*.c: each must report
   kselftest_names(top, bin)  every test name kselftest_harness prints for
@@ -30,7 +32,7 @@ def _strip_comments(src):
     return re.sub(r'//[^\n]*', ' ', src)
 
 
-def required_kselftests(top):
+def gen_progs(top):
     """TEST_GEN_PROGS of the selftests' Makefile, in order."""
     progs = []
     text = _read(os.path.join(top, SELFTESTS, 'Makefile'))
@@ -43,6 +45,18 @@ def required_kselftests(top):
             progs = []
         progs += m.group(2).split('#')[0].split()
     return progs
+
+
+def m32_progs(top):
+    """The 32-bit runs of the guest: BIN_m32 for BIN in M32_RUN."""
+    m = re.search(r'^M32_RUN="([^"]*)"', _read(os.path.join(top, 'harness',
+                                                            'build.sh')),
+                  re.M)
+    return [b + '_m32' for b in m.group(1).split()] if m else []
+
+
+def required_kselftests(top):
+    return gen_progs(top) + m32_progs(top)
 
 
 def kunit_suites(top):
@@ -71,6 +85,8 @@ def kunit_cases(top):
 
 def kselftest_names(top, binary):
     """Every test name kselftest_harness prints for @binary."""
+    if binary.endswith('_m32'):
+        binary = binary[:-4]
     path = os.path.join(top, SELFTESTS, binary + '.c')
     if not os.path.exists(path):
         return set()
