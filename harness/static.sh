@@ -61,6 +61,9 @@ for p in testlists.allowlist_problems(sys.argv[1]):
 result "harness/skip-allowlist names existing tests" "$dir/skip-allowlist.log"
 python3 "$TOP/harness/mutants.py" check "$TOP" >"$dir/mutants-list.log" 2>&1 || true
 result "harness/mutants.list find strings match once" "$dir/mutants-list.log"
+python3 "$TOP/harness/results_test.py" >"$dir/results-selftest.log" 2>&1 ||
+	echo "results_test.py failed" >>"$dir/results-selftest.log"
+result "harness/results.py self-test" "$dir/results-selftest.log"
 
 # W=1: rebuild the driver with extra warnings; any warning fails.
 kmake W=1 drivers/gpu/drm/uptr/ >"$dir/w1.full.log" 2>&1 || echo "build failed" >>"$dir/w1.full.log"
