@@ -8,6 +8,8 @@
 #   make vm-run PROG=<static binary> [ARGS="..."]
 #   make bench      benchmarks, side by side in one boot (ratios)
 #   make kunit      tools/testing/kunit/kunit.py with the driver's .kunitconfig
+#   make mutants    seed each bug of harness/mutants.list, report killed or
+#                   survived (MUTANTS="name ..." for some only)
 #   make static     only the static checks
 #   make distro-check  uptr as a module: Debian's config, W=1, C=2, and
 #                   DKMS-style against Debian's headers (symbols resolved)
@@ -22,9 +24,10 @@
 
 H := $(CURDIR)/harness
 export KSRC JOBS VERBOSE SELFTEST STRESS_SECONDS NO_CCACHE VM_TIMEOUT OUT
+export MUTANTS MUTANTS_BASELINE MUTANT_STRESS MUTANT_TIMEOUT
 
-.PHONY: all check run shell vm-run bench kunit static tree deps clean distclean \
-	distro-check series lint
+.PHONY: all check run shell vm-run bench kunit mutants static tree deps clean \
+	distclean distro-check series lint
 
 all: check
 
@@ -46,9 +49,12 @@ bench:
 kunit:
 	@$(H)/kunit.sh
 
+mutants:
+	@$(H)/mutants.sh
+
 static:
 	@$(H)/deps.sh && $(H)/build.sh configure && $(H)/static.sh && \
-		python3 $(H)/results.py out/logs/static.tap /dev/null | grep -v '^FAIL  guest\|kunit: KTAP' || true
+		python3 $(H)/results.py --static-only $(or $(OUT),out)/logs/static.tap || true
 
 distro-check:
 	@$(H)/distro-check.sh
@@ -66,7 +72,7 @@ deps:
 	@$(H)/deps.sh
 
 clean:
-	rm -rf out/build out/kselftest out/initramfs out/initramfs.gz out/logs out/kunit
+	rm -rf out/build out/kselftest out/initramfs out/initramfs.gz out/logs out/kunit out/mutants
 
 distclean:
 	rm -rf out

@@ -11,10 +11,27 @@ tests:
   * splat detectors         any KASAN/lockdep/WARNING/BUG/Oops/hung task/
                             RCU stall/kmemleak report is a failed test
   * completion              the guest must print HARNESS-DONE
-Prints "N passed, N failed, N skipped" last; exits 1 if anything failed.
+  * presence                every kselftest binary of TEST_GEN_PROGS and
+                            every KUnit suite of the sources must report
+A skip that harness/skip-allowlist does not list (a per-test SKIP, or a
+kselftest that exits 4 with nothing run) is a failure; a listed one is a
+skip. Prints "N passed, N failed, N skipped" last; exits 1 if anything
+failed.
+
+  results.py STATIC_TAP CONSOLE     a `make check` run
+  results.py --static-only TAP      only the static checks (make static)
+  results.py --splats-only CONSOLE  only the splat detectors, over the
+                                    kernel's lines of a vm-run console
+                                    (its program's output left out)
 """
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import testlists  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 RESULT = re.compile(r'^(?P<ind>\s*)(?P<not>not )?ok (?P<num>\d+)\s*(?:- )?'
@@ -44,10 +61,31 @@ SPLATS = [
 
 
 class Results:
-    def __init__(self):
+    def __init__(self, allow=None):
         self.tests = []   # (status, name, detail)
+        # None: every skip is a skip; else the allowlist entries.
+        self.allow = allow
+
+    def allowed(self, name):
+        """The allowlist entry that permits skipping test @name, or None."""
+        for e in self.allow or []:
+            if e.kind == 'kunit':
+                full = 'kunit: ' + e.name
+                if name == full or name.startswith(full + '.'):
+                    return e
+                continue
+            binary, _, test = e.name.partition(':')
+            prefix = f'kselftest: {binary}: '
+            if name.startswith(prefix) and test in ('*', name[len(prefix):]):
+                return e
+        return None
 
     def add(self, status, name, detail=''):
+        if status == 'skip' and self.allow is not None and \
+                not self.allowed(name):
+            status = 'fail'
+            detail = ('skipped, and harness/skip-allowlist does not allow '
+                      'it: ' + (detail or 'no reason given'))
         self.tests.append((status, name, detail))
 
 
@@ -97,10 +135,32 @@ def excerpt(lines, idx, before=5, after=40):
     return '\n'.join(lines[max(0, idx - before):idx + after])
 
 
-def main():
-    static_tap, console = sys.argv[1], sys.argv[2]
-    res = Results()
+def check_splats(log, res):
+    """Each kind of splat seen is one failed test, the first report as
+    excerpt."""
+    other = set()
+    for kind, rx in SPLATS:
+        hits = [i for i, line in enumerate(log) if rx.search(line)]
+        if kind == 'stack dump':
+            # Only stack dumps that no other report above explains.
+            hits = [i for i in hits
+                    if not any(j in other for j in range(i - 80, i + 1))]
+        else:
+            other.update(hits)
+        if hits:
+            res.add('fail', f'splat: {kind}',
+                    f'{len(hits)} line(s) matched; first report:\n' + excerpt(log, hits[0]))
 
+
+def read_console(console):
+    try:
+        with open(console, errors='replace') as f:
+            return [TS.sub('', line.rstrip('\r\n')) for line in f]
+    except FileNotFoundError:
+        return []
+
+
+def read_static(static_tap, res):
     try:
         with open(static_tap) as f:
             for line in f:
@@ -118,11 +178,14 @@ def main():
     except FileNotFoundError:
         res.add('fail', 'static: checks ran', static_tap + ' missing')
 
-    try:
-        with open(console, errors='replace') as f:
-            log = [TS.sub('', line.rstrip('\r\n')) for line in f]
-    except FileNotFoundError:
-        log = []
+
+def check_run(static_tap, console):
+    entries, _ = testlists.load_allowlist(TOP)
+    res = Results(entries)
+
+    read_static(static_tap, res)
+
+    log = read_console(console)
 
     # Kernel-side lines (KUnit and splats): everything not from userspace.
     kernel = [line for line in log if not line.startswith(('ks:', 'hs: '))]
@@ -137,6 +200,17 @@ def main():
         if plan is not None and seen < plan:
             res.add('fail', 'kunit: all suites reported',
                     f'plan 1..{plan} but {seen} suites reported')
+    # Every suite of the sources reported a top-level result.
+    suites = {m.group(1) for m in
+              (re.match(r'^(?:not )?ok \d+ (\S+)', line) for line in kernel)
+              if m}
+    for suite in testlists.required_kunit(TOP):
+        if suite in suites:
+            res.add('pass', f'kunit: {suite}: reported')
+        else:
+            res.add('fail', f'kunit: {suite}: reported',
+                    f'no top-level KTAP result for suite {suite} '
+                    '(a kunit_suite of drivers/gpu/drm/uptr/tests)')
 
     # kselftests, per binary.
     per_bin = {}
@@ -152,9 +226,21 @@ def main():
         elif plan is None or seen < plan:
             res.add('fail', f'kselftest: {binary}: all tests reported',
                     f'plan {plan}, {seen} reported, exit {rc}:\n' + '\n'.join(lines[-30:]))
+        elif rc == 4 and not any(t[1].startswith(f'kselftest: {binary}: ')
+                                 for t in res.tests):
+            res.add('skip', f'kselftest: {binary}: all skipped',
+                    'exit 4 with no test run:\n' + '\n'.join(lines[-10:]))
         elif rc not in (0, 4) and not any(t[0] == 'fail' and t[1].startswith(f'kselftest: {binary}:')
                                           for t in res.tests):
             res.add('fail', f'kselftest: {binary}: exit status', f'exit {rc}')
+
+    # Every binary of TEST_GEN_PROGS ran.
+    for binary in testlists.required_kselftests(TOP):
+        if binary in per_bin:
+            res.add('pass', f'kselftest: {binary}: ran')
+        else:
+            res.add('fail', f'kselftest: {binary}: ran',
+                    f'{binary} (TEST_GEN_PROGS) printed nothing in the guest')
 
     for line in log:
         if line.startswith('hs: not ok '):
@@ -162,20 +248,7 @@ def main():
         elif line.startswith('hs: ok '):
             res.add('pass', 'guest: ' + line[7:])
 
-    # Splats: each kind seen counts as one failed test, with the first
-    # report as excerpt.
-    other = set()
-    for kind, rx in SPLATS:
-        hits = [i for i, line in enumerate(log) if rx.search(line)]
-        if kind == 'stack dump':
-            # Only stack dumps that no other report above explains.
-            hits = [i for i in hits
-                    if not any(j in other for j in range(i - 80, i + 1))]
-        else:
-            other.update(hits)
-        if hits:
-            res.add('fail', f'splat: {kind}',
-                    f'{len(hits)} line(s) matched; first report:\n' + excerpt(log, hits[0]))
+    check_splats(log, res)
 
     done = any(line.strip() == 'HARNESS-DONE' for line in log)
     if done:
@@ -185,6 +258,10 @@ def main():
                 'no HARNESS-DONE marker (timeout, hang or crash); last lines:\n'
                 + '\n'.join(log[-30:]))
 
+    return report(res, console)
+
+
+def report(res, console):
     counts = {'pass': 0, 'fail': 0, 'skip': 0}
     word = {'pass': 'PASS', 'fail': 'FAIL', 'skip': 'SKIP'}
     for status, name, detail in res.tests:
@@ -198,6 +275,47 @@ def main():
     print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
     return 1 if counts['fail'] else 0
 
+
+
+def kernel_lines(log):
+    """The kernel's lines of a vm-run console: the program's own output
+    (between @@prog-start and @@prog-exit) left out, the kernel log that
+    the guest dumps at the end kept."""
+    out, in_prog = [], False
+    for line in log:
+        if line.startswith('@@prog-start'):
+            in_prog = True
+        elif line.startswith('@@prog-exit'):
+            in_prog = False
+        elif not in_prog:
+            out.append(line)
+    return out
+
+
+def splats_only(console):
+    log = read_console(console)
+    res = Results()
+    check_splats(kernel_lines(log), res)
+    if not any(line.startswith('@@kernel-log-end') for line in log):
+        res.add('fail', 'guest: kernel log read at the end',
+                'no @@kernel-log-end marker: the guest did not dump its '
+                'kernel log (crash, hang or time-out)')
+    else:
+        res.add('pass', 'guest: kernel log read at the end')
+    return report(res, console)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == '--splats-only':
+        return splats_only(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] == '--static-only':
+        res = Results()
+        read_static(sys.argv[2], res)
+        return report(res, sys.argv[2])
+    if len(sys.argv) != 3:
+        sys.exit('usage: results.py STATIC_TAP CONSOLE | '
+                 '--static-only STATIC_TAP | --splats-only CONSOLE')
+    return check_run(sys.argv[1], sys.argv[2])
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -3,7 +3,10 @@
 # make run / make vm-run / make shell: build, boot the guest and show what
 # the program printed.
 #   run.sh run                 the demo
-#   run.sh prog BIN [ARGS]     any static binary; exits with its status
+#   run.sh prog BIN [ARGS]     any static binary; exits with its status,
+#                              or 1 if the kernel log has a splat (WARNING,
+#                              lockdep, KASAN, BUG, hung task...) and the
+#                              program exited 0. SELFTEST=warn WARNs first.
 #   run.sh shell               an interactive guest shell
 . "$(dirname "$0")/lib.sh"
 
@@ -46,11 +49,21 @@ run)
 	grep -q '^@@demo-end 0' "$console"
 	;;
 prog)
-	"$TOP/harness/vm.sh" prog "$console" quiet >/dev/null || true
+	extra=(quiet log_buf_len=4M)
+	[ -n "${SELFTEST:-}" ] && extra+=("harness.selftest=$SELFTEST")
+	"$TOP/harness/vm.sh" prog "$console" "${extra[@]}" >/dev/null || true
 	log "full console log: $console"
 	sed -n '/^@@prog-start/,/^@@prog-exit/{/^@@prog-start/d;/^@@prog-exit/d;p}' "$console" | tr -d '\r'
 	rc=$(sed -n 's/^@@prog-exit \([0-9]*\).*/\1/p' "$console" | tail -1)
+	# Splats in the kernel log, as make check reports them.
+	splats=0
+	python3 "$TOP/harness/results.py" --splats-only "$console" >"$LOGS/prog-splats.log" || splats=1
+	if [ $splats = 1 ]; then
+		grep -v "^PASS" "$LOGS/prog-splats.log" >&2 || true
+		log "the kernel reported a splat (full report: $LOGS/prog-splats.log)"
+	fi
 	[ -n "$rc" ] || die "the program did not finish (see $console)"
+	[ "$rc" = 0 ] && [ $splats = 1 ] && rc=1
 	exit "$rc"
 	;;
 esac

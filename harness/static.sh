@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Static checks on uptr's own files, each reported as a test:
 #   checkpatch --strict (per file), kernel-doc -none -Wall (per file),
-#   the driver built with W=1, and sparse C=2.
+#   the driver built with W=1, sparse C=2, and that the skip allowlist and
+#   the mutant list still name what exists.
 # Writes "ok NAME" / "not ok NAME" lines to $LOGS/static.tap and the tool
 # output of each check to $LOGS/static/NAME.log.
 . "$(dirname "$0")/lib.sh"
@@ -50,6 +51,19 @@ per_file kernel-doc "kernel-doc -Wall" "${kdocfiles[@]}"
 		fi
 	done >"$dir/doc-refs.log"
 result "uptr.rst DOC: references resolve" "$dir/doc-refs.log"
+
+# The harness's lists name what exists: every skip-allowlist entry an
+# existing test, every mutant's find string one place of its file.
+python3 -c 'import sys; sys.path.insert(0, sys.argv[1] + "/harness")
+import testlists
+for p in testlists.allowlist_problems(sys.argv[1]):
+    print(p)' "$TOP" >"$dir/skip-allowlist.log" 2>&1
+result "harness/skip-allowlist names existing tests" "$dir/skip-allowlist.log"
+python3 "$TOP/harness/mutants.py" check "$TOP" >"$dir/mutants-list.log" 2>&1 || true
+result "harness/mutants.list find strings match once" "$dir/mutants-list.log"
+python3 "$TOP/harness/results_test.py" >"$dir/results-selftest.log" 2>&1 ||
+	echo "results_test.py failed" >>"$dir/results-selftest.log"
+result "harness/results.py self-test" "$dir/results-selftest.log"
 
 # W=1: rebuild the driver with extra warnings; any warning fails.
 kmake W=1 drivers/gpu/drm/uptr/ >"$dir/w1.full.log" 2>&1 || echo "build failed" >>"$dir/w1.full.log"

@@ -20,17 +20,13 @@
 
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
+#include "uptr_util.h"
 #include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
 #define MAX_SECONDS	240
 #define NBO_PAGES	4
 #define BO_SIZE		(NBO_PAGES * PAGE)
-
-static long long jobs_submitted(void)
-{
-	return uptr_debugfs_value("uptr_engine", "jobs_submitted");
-}
 
 /* DRM_IOCTL_UPTR_CREATE once, without restarting -EAGAIN. */
 static int create_once(int fd, const void *ptr, __u64 size, __u32 flags,
@@ -134,7 +130,7 @@ FIXTURE_SETUP(abuse)
 	memset(c->dbuf_map, 0xee, 8 * PAGE);
 	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &c->sync));
 	c->objs0 = uptr_debugfs_objects(c->dir, 0, NULL);
-	c->submitted0 = jobs_submitted();
+	c->submitted0 = UPTR_COUNTER("uptr_engine", "jobs_submitted");
 }
 
 FIXTURE_TEARDOWN(abuse)
@@ -157,7 +153,7 @@ static void abuse_intact(struct __test_metadata *_metadata,
 {
 	struct uptr_job j = {};
 
-	EXPECT_EQ(c->submitted0 + ok_jobs, jobs_submitted());
+	EXPECT_EQ(c->submitted0 + ok_jobs, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, BO_SIZE, 0x31));
 	EXPECT_EQ(c->objs0, uptr_debugfs_objects(c->dir, 0, NULL));
 	/* The device still reads the buffer through its own handle. */
@@ -422,7 +418,7 @@ FIXTURE_SETUP(ro)
 	if (variant->kind != RO_PROT_NONE)
 		ASSERT_EQ(uptr_pattern_byte(0, 0x41), self->map[0]);
 	c->objs0 = uptr_debugfs_objects(c->dir, 0, NULL);
-	c->submitted0 = jobs_submitted();
+	c->submitted0 = UPTR_COUNTER("uptr_engine", "jobs_submitted");
 }
 
 FIXTURE_TEARDOWN(ro)
@@ -478,7 +474,7 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 		EXPECT_EQ(variant->ro_copy, uptr_job_submit(c->fd, &j));
 		EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, RO_SIZE, 0xee));
 	}
-	EXPECT_EQ(c->submitted0 + ok_jobs, jobs_submitted());
+	EXPECT_EQ(c->submitted0 + ok_jobs, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 
 	/* Not a byte of the memory (or of the file) changed. */
 	usleep(50 * 1000);
@@ -1361,8 +1357,8 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 		       (unsigned long long)seed, (unsigned long long)seed,
 		       uptr_stress_seconds(MAX_SECONDS));
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
-	submitted0 = jobs_submitted();
-	timedout0 = uptr_debugfs_value("uptr_engine", "jobs_timedout");
+	submitted0 = UPTR_COUNTER("uptr_engine", "jobs_submitted");
+	timedout0 = UPTR_COUNTER("uptr_engine", "jobs_timedout");
 	end = t0 + uptr_stress_seconds(MAX_SECONDS) * 1000LL;
 	for (f->iter = 0; uptr_now_ms() < end; f->iter++) {
 		if (fz_chance(f, 15))
@@ -1377,7 +1373,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 	ksft_print_msg("fuzz: %lld iterations in %lld ms, %lld mm operations, %lld drains\n",
 		       f->iter, uptr_now_ms() - t0, f->mm_ops, f->drains);
 	ksft_print_msg("fuzz: %lld jobs queued (%lld well-formed)\n",
-		       jobs_submitted() - submitted0, f->sane_ok);
+		       UPTR_COUNTER("uptr_engine", "jobs_submitted") - submitted0, f->sane_ok);
 	ksft_print_msg("fuzz: +%lld invalidations, +%lld pages faulted\n",
 		       s1.invalidations - s0.invalidations,
 		       s1.pages_faulted - s0.pages_faulted);
@@ -1390,7 +1386,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 	EXPECT_GT(f->results[FZ_BO_MMAP_OFFSET][0], 0);
 	EXPECT_GT(f->results[FZ_GET_PARAM][0], 0);
 	EXPECT_GT(f->results[FZ_SUBMIT][0], 0);
-	EXPECT_EQ(timedout0, uptr_debugfs_value("uptr_engine", "jobs_timedout"));
+	EXPECT_EQ(timedout0, UPTR_COUNTER("uptr_engine", "jobs_timedout"));
 
 	/* No byte outside the objects changed: check every canary page. */
 	for (i = 0; i < FZ_CANARY_PAGES; i++) {

@@ -30,6 +30,7 @@
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
 #include "uptr_gate.h"
+#include "uptr_util.h"
 #include "uptr_job.h"
 
 #ifndef MADV_COLLAPSE
@@ -710,12 +711,12 @@ TEST_F(coh, munmap_waits_for_device_then_every_use_efault)
 
 	ASSERT_LE(1, uptr_debugfs_objects(d->dir, (uintptr_t)m, &o));
 	EXPECT_EQ(0UL, o.valid);
-	submitted = uptr_debugfs_value("uptr_engine", "jobs_submitted");
+	submitted = UPTR_COUNTER("uptr_engine", "jobs_submitted");
 	EXPECT_EQ(-EFAULT, coh_read(d, h, 0, SIZE));
 	EXPECT_EQ(-EFAULT, coh_read(d, h, SIZE - PAGE, PAGE));
 	EXPECT_EQ(-EFAULT, coh_write(d, h, 0, PAGE, 1));
 	EXPECT_EQ(-EFAULT, coh_sum(d, h, 0, SIZE, &sum));
-	EXPECT_EQ(submitted, uptr_debugfs_value("uptr_engine", "jobs_submitted"));
+	EXPECT_EQ(submitted, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 
 	ASSERT_EQ(0, uptr_debugfs_stats(d->dir, &a));
 	EXPECT_LE(1, a.event_unmap - b.event_unmap);
@@ -1578,7 +1579,7 @@ TEST_F(coh, child_submit_on_inherited_object_eperm_no_memory_touched)
 	ASSERT_EQ(0, uptr_create(d->fd, m, SIZE, 0, &h));
 	ASSERT_EQ(1, coh_read(d, h, 0, SIZE));
 	memset(d->bo, 0xee, SIZE);
-	submitted = uptr_debugfs_value("uptr_engine", "jobs_submitted");
+	submitted = UPTR_COUNTER("uptr_engine", "jobs_submitted");
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1592,7 +1593,7 @@ TEST_F(coh, child_submit_on_inherited_object_eperm_no_memory_touched)
 		_exit(bad);
 	}
 	EXPECT_EQ(0, coh_wait_child(pid));
-	EXPECT_EQ(submitted, uptr_debugfs_value("uptr_engine", "jobs_submitted"));
+	EXPECT_EQ(submitted, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	EXPECT_EQ(-1, coh_check_seed(m, 0, SIZE, 1));
 	EXPECT_EQ(-1, coh_check_word(d->bo, 0, SIZE, 0xeeeeeeee));
 	ASSERT_EQ(1, coh_read(d, h, 0, SIZE));

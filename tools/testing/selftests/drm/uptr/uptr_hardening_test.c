@@ -23,6 +23,7 @@
 
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
+#include "uptr_util.h"
 #include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
@@ -96,10 +97,8 @@ static int uptr_submit_cmds(int fd, struct drm_uptr_cmd *cmds, __u32 n,
 	return uptr_ioctl_once(fd, DRM_IOCTL_UPTR_SUBMIT, &s);
 }
 
-static long long uptr_engine_stat(const char *key)
-{
-	return uptr_debugfs_value("uptr_engine", key);
-}
+/* A counter of uptr_engine; a missing one fails the test. */
+#define uptr_engine_stat(key)	UPTR_COUNTER("uptr_engine", key)
 
 TEST_F(hard, job_limits_reported_and_version_1_1)
 {

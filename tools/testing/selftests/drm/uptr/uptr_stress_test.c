@@ -34,6 +34,7 @@
 
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
+#include "uptr_util.h"
 #include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
@@ -78,22 +79,23 @@ struct engine_counts {
 	long long submit_retries;
 };
 
-static void engine_read(struct engine_counts *e)
+static void engine_read(struct __test_metadata *_metadata,
+			struct engine_counts *e)
 {
-	e->submitted = uptr_debugfs_value("uptr_engine", "jobs_submitted");
-	e->done = uptr_debugfs_value("uptr_engine", "jobs_done");
-	e->timedout = uptr_debugfs_value("uptr_engine", "jobs_timedout");
-	e->aborted = uptr_debugfs_value("uptr_engine", "jobs_aborted");
-	e->submit_retries = uptr_debugfs_value("uptr_engine", "submit_retries");
+	e->submitted = UPTR_COUNTER("uptr_engine", "jobs_submitted");
+	e->done = UPTR_COUNTER("uptr_engine", "jobs_done");
+	e->timedout = UPTR_COUNTER("uptr_engine", "jobs_timedout");
+	e->aborted = UPTR_COUNTER("uptr_engine", "jobs_aborted");
+	e->submit_retries = UPTR_COUNTER("uptr_engine", "submit_retries");
 }
 
 /* Wait until jobs_done stops moving: earlier tests' jobs are finished. */
-static void engine_quiesce(void)
+static void engine_quiesce(struct __test_metadata *_metadata)
 {
 	long long last = -2, cur, deadline = uptr_now_ms() + SETTLE_MS;
 
 	while (uptr_now_ms() < deadline) {
-		cur = uptr_debugfs_value("uptr_engine", "jobs_done");
+		cur = UPTR_COUNTER("uptr_engine", "jobs_done");
 		if (cur == last)
 			return;
 		last = cur;
@@ -105,13 +107,14 @@ static void engine_quiesce(void)
  * Wait until exactly @n jobs more than @e0 were submitted and done.
  * Returns 0, or -ETIMEDOUT with the last counters in *@e.
  */
-static int engine_settle(const struct engine_counts *e0, long long n,
+static int engine_settle(struct __test_metadata *_metadata,
+			 const struct engine_counts *e0, long long n,
 			 struct engine_counts *e)
 {
 	long long deadline = uptr_now_ms() + SETTLE_MS;
 
 	for (;;) {
-		engine_read(e);
+		engine_read(_metadata, e);
 		if (e->submitted - e0->submitted == n &&
 		    e->done - e0->done == n)
 			return 0;
@@ -486,7 +489,7 @@ FIXTURE_SETUP(race)
 	    access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK))
 		SKIP(return, "no transparent huge pages in this kernel");
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
-	engine_quiesce();
+	engine_quiesce(_metadata);
 
 	r->fd = self->fd;
 	r->npages = variant->npages;
@@ -503,6 +506,11 @@ FIXTURE_SETUP(race)
 	if (r->thp)
 		ASSERT_EQ(0, madvise(r->map, r->size, MADV_HUGEPAGE));
 	uptr_fill_pattern(r->map, r->size, 0x21);
+	/* The thp variant races against a real THP, not small pages. */
+	if (r->thp)
+		ASSERT_EQ(1, uptr_thp_backed(r->map, r->size))
+			TH_LOG("no THP behind the MADV_HUGEPAGE range (AnonHugePages %ld kB)",
+			       uptr_anon_huge_kb(r->map));
 	ASSERT_EQ(0, uptr_create(self->fd, r->map, r->size, 0, &r->handle));
 
 	for (i = 0; i < NSUBMITTERS; i++) {
@@ -680,7 +688,7 @@ TEST_F_TIMEOUT(race, cpu_and_device_agree_after_each_round_of_mm_races,
 	int round = 0;
 
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
-	engine_read(&e0);
+	engine_read(_metadata, &e0);
 	start = uptr_now_ms();
 	end = start + uptr_stress_seconds(MAX_SECONDS) * 1000LL;
 	ksft_print_msg("race[%s]: %lu pages at %p, %d s, %d node(s)\n",
@@ -698,7 +706,7 @@ TEST_F_TIMEOUT(race, cpu_and_device_agree_after_each_round_of_mm_races,
 	}
 
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s1));
-	engine_read(&e1);
+	engine_read(_metadata, &e1);
 	ksft_print_msg("race[%s]: %d rounds in %lld ms\n", name, round,
 		       uptr_now_ms() - start);
 	ksft_print_msg("race: SUBMIT %lld ok, %lld EFAULT, %lld EPERM, %lld EAGAIN\n",
@@ -777,7 +785,7 @@ static void ctx_setup(struct __test_metadata *_metadata, struct life_ctx *c)
 	if (uptr_debugfs_dir(c->dir, sizeof(c->dir)))
 		SKIP(return, "no uptr debugfs directory: counters are needed");
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
-	engine_quiesce();
+	engine_quiesce(_metadata);
 	c->map = uptr_map_anon(LIFE_SIZE);
 	ASSERT_NE(NULL, c->map);
 	ASSERT_EQ(0, uptr_create(c->fd, c->map, LIFE_SIZE, 0, &c->h));
@@ -886,7 +894,7 @@ TEST_F(inflight, dying_process_jobs_run_to_completion_and_nothing_leaks)
 	pid_t pid;
 
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s0));
-	engine_read(&e0);
+	engine_read(_metadata, &e0);
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 100));
 	ASSERT_EQ(0, pipe(p));
 	pid = fork();
@@ -898,7 +906,7 @@ TEST_F(inflight, dying_process_jobs_run_to_completion_and_nothing_leaks)
 	close(p[1]);
 	ASSERT_EQ((ssize_t)sizeof(queued), read(p[0], &queued, sizeof(queued)));
 	close(p[0]);
-	engine_read(&mid);
+	engine_read(_metadata, &mid);
 	if (variant->sigkill)
 		kill(pid, SIGKILL);
 	ASSERT_EQ(0, wait_child(pid, SETTLE_MS, &status));
@@ -919,7 +927,7 @@ TEST_F(inflight, dying_process_jobs_run_to_completion_and_nothing_leaks)
 	 * Every job touches the child's userptr object, so the teardown of
 	 * its mm waits for them: they all run, none is lost or times out.
 	 */
-	EXPECT_EQ(0, engine_settle(&e0, queued, &e1)) {
+	EXPECT_EQ(0, engine_settle(_metadata, &e0, queued, &e1)) {
 		TH_LOG("jobs: +%lld submitted, +%lld done, +%lld timed out",
 		       e1.submitted - e0.submitted, e1.done - e0.done,
 		       e1.timedout - e0.timedout);
@@ -1099,7 +1107,7 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 	ASSERT_EQ(0, uptr_bo_create(fd, LIFE_SIZE, &bo, NULL));
 	ASSERT_EQ(c->objs0 + 1, uptr_debugfs_objects(c->dir, 0, NULL));
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s0));
-	engine_read(&e0);
+	engine_read(_metadata, &e0);
 
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 100));
 	for (i = 0; i < njobs; i++) {
@@ -1117,13 +1125,13 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 	}
 	/* Close with every job queued; the object lives on in the jobs. */
 	close(fd);
-	engine_read(&mid);
+	engine_read(_metadata, &mid);
 	/* Replace the second half: this must wait for the jobs on it. */
 	p = mmap(map + half, half, PROT_READ | PROT_WRITE,
 		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_EQ(map + half, p);
 	uptr_fill_pattern(p, half, 0x77);
-	EXPECT_EQ(0, engine_settle(&e0, njobs, &e1));
+	EXPECT_EQ(0, engine_settle(_metadata, &e0, njobs, &e1));
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
 
 	/* Jobs still queued at close ran... */

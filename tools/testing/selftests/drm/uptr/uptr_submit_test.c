@@ -18,6 +18,7 @@
 #include "../../kselftest_harness.h"
 #include "uptr_common.h"
 #include "uptr_gate.h"
+#include "uptr_util.h"
 #include "uptr_job.h"
 
 #define NPAGES		16
@@ -174,7 +175,7 @@ TEST_F(submit, device_follows_munmap_and_mmap_fixed)
 
 TEST_F(submit, munmapped_userptr_efault_and_nothing_queued)
 {
-	long long before = uptr_debugfs_value("uptr_engine", "jobs_submitted");
+	long long before = UPTR_COUNTER("uptr_engine", "jobs_submitted");
 	struct uptr_job j = {};
 
 	ASSERT_EQ(0, munmap(self->a + PAGE, PAGE));
@@ -183,7 +184,7 @@ TEST_F(submit, munmapped_userptr_efault_and_nothing_queued)
 	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
 	/* No fence was installed in the out-syncobj. */
 	EXPECT_EQ(-EINVAL, uptr_syncobj_wait(self->fd, self->sync, 0));
-	EXPECT_EQ(before, uptr_debugfs_value("uptr_engine", "jobs_submitted"));
+	EXPECT_EQ(before, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	/* Pages outside the hole still work. */
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 2 * PAGE, self->hb, 0, PAGE, 0);
@@ -245,14 +246,13 @@ TEST_F(submit, implicit_sync_orders_writer_and_reader)
 
 TEST_F(submit, hung_job_times_out_with_etimedout_and_never_writes)
 {
-	long long before = uptr_debugfs_value("uptr_engine", "jobs_timedout");
+	long long before = UPTR_COUNTER("uptr_engine", "jobs_timedout");
 	struct uptr_job j = {};
 
-	if (before < 0 || uptr_debugfs_write("uptr_hang_next", 1))
-		SKIP(return, "no debugfs");
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_hang_next", 1));
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x77777777);
 	EXPECT_EQ(-ETIMEDOUT, uptr_run_job(self->fd, self->sync, &j));
-	EXPECT_EQ(before + 1, uptr_debugfs_value("uptr_engine", "jobs_timedout"));
+	EXPECT_EQ(before + 1, UPTR_COUNTER("uptr_engine", "jobs_timedout"));
 	/* The job never ran: the memory is as the CPU left it. */
 	EXPECT_EQ(0xeeeeeeeeU, ((__u32 *)self->b)[0]);
 
@@ -302,21 +302,47 @@ TEST_F(submit, invalidation_waits_for_running_job)
 	EXPECT_EQ(-1, uptr_check_words(self->b, SIZE, 0));
 }
 
+/*
+ * Closing the file does not cancel its queued jobs: each of the 8 runs to
+ * completion (jobs_done rises by 8, none times out or is aborted), and
+ * unmapping their source right after the close waits for them, so the
+ * bytes of the source land in the destination.
+ */
 TEST_F(submit, close_with_jobs_in_flight)
 {
+	long long submitted0, done0, timedout0, aborted0, done = 0;
+	long long deadline;
 	struct uptr_job j = {};
 	int i, fd;
 
-	if (uptr_debugfs_write("uptr_delay_ms", 50))
-		SKIP(return, "no debugfs");
+	submitted0 = UPTR_COUNTER("uptr_engine", "jobs_submitted");
+	done0 = UPTR_COUNTER("uptr_engine", "jobs_done");
+	timedout0 = UPTR_COUNTER("uptr_engine", "jobs_timedout");
+	aborted0 = UPTR_COUNTER("uptr_engine", "jobs_aborted");
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 50));
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	EXPECT_EQ(submitted0 + 8, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
+	/* 8 jobs of 50 ms each: most are still queued. */
+	EXPECT_GT(done0 + 8, UPTR_COUNTER("uptr_engine", "jobs_done"));
 	close(self->fd);
 	/* The user memory may go away right after. */
 	munmap(self->a, SIZE);
 	self->a = uptr_map_anon(SIZE);
-	uptr_debugfs_write("uptr_delay_ms", 0);
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
+
+	deadline = uptr_now_ms() + 10000;
+	while (uptr_now_ms() < deadline) {
+		done = UPTR_COUNTER("uptr_engine", "jobs_done") - done0;
+		if (done >= 8)
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(8, done);
+	EXPECT_EQ(timedout0, UPTR_COUNTER("uptr_engine", "jobs_timedout"));
+	EXPECT_EQ(aborted0, UPTR_COUNTER("uptr_engine", "jobs_aborted"));
+	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 1));
 
 	fd = uptr_open_render();
 	ASSERT_GE(fd, 0);
@@ -327,6 +353,7 @@ TEST_F(submit, close_with_jobs_in_flight)
 	j = (struct uptr_job){};
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hb, 0, self->hbo, 0, SIZE, 0);
 	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	EXPECT_EQ(-1, uptr_check_pattern(self->bo_map, SIZE, 1));
 }
 
 TEST_F(submit, child_process_using_parent_object_eperm)
