@@ -342,32 +342,6 @@ static __u64 coh_pfn(const void *addr)
 	return e & PM_PRESENT ? e & PM_PFN : 0;
 }
 
-/* AnonHugePages, in kB, of the VMA containing @addr; -1 if not found. */
-static long coh_anon_huge_kb(const void *addr)
-{
-	unsigned long s, e, a = (uintptr_t)addr;
-	char line[256];
-	bool in = false;
-	long kb = -1, v;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
-			in = a >= s && a < e;
-			continue;
-		}
-		if (in && sscanf(line, "AnonHugePages: %ld kB", &v) == 1) {
-			kb = v;
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
-
 /* A private anonymous mapping of @size bytes aligned to 2 MiB. */
 static unsigned char *coh_map_huge_aligned(size_t size)
 {
@@ -1766,7 +1740,7 @@ static unsigned char *coh_map_thp(unsigned int seed)
 		return NULL;
 	}
 	uptr_fill_pattern(m, HPAGE, seed);
-	if (coh_anon_huge_kb(m) < (long)(HPAGE >> 10)) {
+	if (uptr_anon_huge_kb(m) < (long)(HPAGE >> 10)) {
 		munmap(m, HPAGE);
 		return NULL;
 	}
@@ -1794,7 +1768,7 @@ TEST_F(coh, thp_device_fill_and_copy_across_huge_page)
 	ASSERT_EQ(0, uptr_debugfs_stats(d->dir, &a));
 	EXPECT_LE((long long)HPAGES, a.pages_faulted - b.pages_faulted);
 	/* Device access does not split the huge page. */
-	EXPECT_LE((long)(HPAGE >> 10), coh_anon_huge_kb(m));
+	EXPECT_LE((long)(HPAGE >> 10), uptr_anon_huge_kb(m));
 
 	/* An object over part of the huge page, not aligned to it. */
 	coh_write_seed(m, 0, HPAGE, 2);
@@ -1868,7 +1842,7 @@ TEST_F(thp_split, device_data_correct_for_remaining_pages)
 	ASSERT_EQ(0, uptr_debugfs_stats(d->dir, &a));
 	EXPECT_LE((long long)HPAGES, a.pages_invalidated - b.pages_invalidated);
 	EXPECT_LE(1, a.event_clear - b.event_clear);
-	TH_LOG("AnonHugePages after the split: %ld kB", coh_anon_huge_kb(m));
+	TH_LOG("AnonHugePages after the split: %ld kB", uptr_anon_huge_kb(m));
 
 	EXPECT_EQ(variant->mprotect ? -EPERM : -EFAULT, coh_read(d, h, 0, HPAGE));
 	ASSERT_EQ(1, coh_read(d, h, 0, hole));
@@ -1915,7 +1889,7 @@ TEST_F(coh, madv_collapse_of_small_pages_device_sees_same_data)
 	m = coh_map_huge_aligned(HPAGE);
 	ASSERT_NE(NULL, m);
 	uptr_fill_pattern(m, HPAGE, 1);
-	if (coh_anon_huge_kb(m) > 0)
+	if (uptr_anon_huge_kb(m) > 0)
 		SKIP(return, "the range got a THP at fault time: nothing to collapse");
 	ASSERT_EQ(0, uptr_create(d->fd, m, HPAGE, 0, &h));
 	ASSERT_EQ(1, coh_read(d, h, 0, HPAGE));
@@ -1934,7 +1908,7 @@ TEST_F(coh, madv_collapse_of_small_pages_device_sees_same_data)
 		TH_LOG("MADV_COLLAPSE returned before the job using the pages finished");
 	ASSERT_EQ(1, coh_busy_end(d));
 	EXPECT_EQ(-1, coh_check_seed(d->busy, 0, HPAGE, 1));
-	EXPECT_LE((long)(HPAGE >> 10), coh_anon_huge_kb(m));
+	EXPECT_LE((long)(HPAGE >> 10), uptr_anon_huge_kb(m));
 
 	ASSERT_EQ(0, uptr_debugfs_stats(d->dir, &a));
 	EXPECT_LE(1, a.event_clear - b.event_clear);
