@@ -37,7 +37,7 @@ STEPS=(
 	"04-device $UPTR/uptr_drv.h $UPTR/uptr_engine.h $UPTR/uptr_params.c @makefile"
 	"05-userptr $UPTR/uptr_userptr.h $UPTR/uptr_userptr.c @makefile"
 	"06-bo $UPTR/uptr_bo.h $UPTR/uptr_bo.c @makefile"
-	"07-engine $UPTR/uptr_engine.c @makefile"
+	"07-engine $UPTR/uptr_engine.c $UPTR/uptr_fence.h $UPTR/uptr_fence.c @makefile"
 	"08-submit $UPTR/uptr_submit.c @makefile"
 	"09-debugfs $UPTR/uptr_debugfs.c @makefile"
 	"10-driver $UPTR/uptr_drv.c @makefile"

@@ -30,6 +30,18 @@ extern "C" {
  * - ioctl numbers are only ever appended to &enum drm_uptr_ioctl_id;
  * - a new parameter or feature bit comes with a driver minor version bump,
  *   so userspace never has to probe by trial and error.
+ *
+ * Driver version 1.1 bounds what one caller can ask for, and rejects
+ * what 1.0 accepted in these cases only:
+ *
+ * - SUBMIT fails with -E2BIG above %DRM_UPTR_PARAM_MAX_JOB_BYTES bytes or
+ *   %DRM_UPTR_PARAM_MAX_JOB_PAGES userptr pages per job (also for a single
+ *   command longer than the byte limit), and with -EINVAL for a command
+ *   stride above 4096 bytes;
+ * - a job is stopped with -ETIMEDOUT also while it executes;
+ * - memory the kernel cannot map (memfd_secret) and VM_MIXEDMAP ranges are
+ *   refused with -EFAULT by PROBE, POPULATE and SUBMIT, as mappings of I/O
+ *   memory and VM_PFNMAP ranges were already.
  */
 
 /**
@@ -260,7 +272,10 @@ struct drm_uptr_create {
  *   over the same user addresses, an in-syncobj without a fence (binary)
  *   or whose timeline point has not been submitted yet;
  * - -E2BIG: the commands process more than %DRM_UPTR_PARAM_MAX_JOB_BYTES
- *   or use more than %DRM_UPTR_PARAM_MAX_JOB_PAGES userptr pages;
+ *   or use more than %DRM_UPTR_PARAM_MAX_JOB_PAGES userptr pages. The
+ *   bytes are counted as each command is copied in, before anything else
+ *   of it is checked: a command that is too long and invalid otherwise
+ *   gets -E2BIG;
  * - -ENOENT: a GEM handle or syncobj handle does not exist;
  * - -EACCES: a command writes to an object created with
  *   %DRM_UPTR_CREATE_READ_ONLY;
@@ -280,10 +295,12 @@ struct drm_uptr_create {
  * same memory (a memfd mapped twice, say) is not detected, and what it
  * leaves in the destination is undefined; nothing else is affected.
  *
- * A job that does not finish within the engine's timeout is stopped and
- * its fence signalled with -ETIMEDOUT: a job that had not started never
- * touched memory; one that was executing stopped between two slices of
- * its work, with part of its writes done. Closing a DRM file waits
+ * A job that does not finish within the engine's timeout, counted from
+ * the moment the engine takes it (other jobs starting or being submitted
+ * do not extend it), is stopped and its fence signalled with -ETIMEDOUT:
+ * a job that had not started never touched memory; one that was executing
+ * stopped between two slices of its work, with part of its writes done.
+ * A job whose work is all done is never failed. Closing a DRM file waits
  * (killable) until its jobs have been handed to the engine, and they run;
  * when the process was killed, the jobs not handed over yet are cancelled
  * and their fences signalled with an error (-ESRCH or -ECANCELED). The

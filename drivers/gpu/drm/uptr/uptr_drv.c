@@ -3,6 +3,7 @@
  * Copyright (C) 2026 The uptr authors
  */
 
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -63,6 +64,7 @@ static int uptr_open(struct drm_device *drm, struct drm_file *file)
 		kfree(ufile);
 		return ret;
 	}
+	ufile->fence_context = dma_fence_context_alloc(1);
 	file->driver_priv = ufile;
 	return 0;
 }

@@ -110,6 +110,10 @@ struct uptr_device {
 struct uptr_file {
 	/** @entity: the file's scheduler entity on the engine's ring */
 	struct drm_sched_entity entity;
+	/** @fence_context: the context of the file's out fences */
+	u64 fence_context;
+	/** @fence_seqno: the last out fence's seqno in @fence_context */
+	atomic64_t fence_seqno;
 };
 
 /**

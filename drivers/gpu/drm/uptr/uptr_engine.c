@@ -18,6 +18,7 @@
 
 #include "uptr_drv.h"
 #include "uptr_engine.h"
+#include "uptr_fence.h"
 
 /**
  * DOC: copy engine
@@ -37,22 +38,29 @@
  *
  * A job is completed by exactly one party, the one that claims it
  * (test-and-set of %UPTR_JOB_CLAIMED under &uptr_engine.lock): the engine,
- * before it touches any page; the scheduler's timeout, for a job handed to
+ * before it touches any page (or at the deadline of a job it pretends to
+ * hang on); the scheduler's timeout, for a job handed to
  * the engine but not started (it then never touches a page and its fence
  * carries -ETIMEDOUT); or unplug (-ENODEV). run_job hands a job to the
  * engine only if nobody claimed it meanwhile.
  *
  * The engine executes a job in slices of %UPTR_JOB_SLICE bytes and calls
  * cond_resched() between two slices, so that a long job neither stalls
- * the CPU nor delays an invalidation without bound: when the timeout
- * fires while the job executes, it asks the engine to stop
- * (&uptr_job.stop), and the engine ends the job at the next slice
- * boundary with -ETIMEDOUT (unplug: -ENODEV). A job thus uses the engine,
- * and holds up the invalidations that wait for it, for at most one
- * timeout plus one slice; %UPTR_SUBMIT_MAX_BYTES bounds what it can ask.
+ * the CPU nor delays an invalidation without bound. Each job has its own
+ * clock: when the engine takes it, &uptr_job.deadline is set one job
+ * timeout ahead, and a job still executing past it ends before its next
+ * slice with -ETIMEDOUT (unplug asks the same through &uptr_job.stop,
+ * with -ENODEV). The scheduler's own timeout cannot be the bound: it is
+ * re-armed whenever another job starts, so a steady stream of submissions
+ * would postpone it. A job thus uses the engine, and holds up the
+ * invalidations that wait for it, for at most one timeout plus one slice
+ * once the engine took it; %UPTR_SUBMIT_MAX_BYTES bounds what it can ask.
+ * The scheduler's timeout handler runs on its own %WQ_MEM_RECLAIM
+ * workqueue (it signals fences) and completes jobs the engine has not
+ * taken.
  *
  * Fault injection for tests, in the device's debugfs directory:
- * ``uptr_hang_next`` (write N: the next N jobs hang until their timeout),
+ * ``uptr_hang_next`` (write N: the next N jobs hang until their deadline),
  * ``uptr_delay_ms`` (sleep this long before executing each job),
  * ``uptr_slice_delay_ms`` (sleep this long after each slice) and
  * ``uptr_run_delay_ms`` (sleep this long in run_job, after the job's
@@ -112,8 +120,10 @@ struct uptr_job *uptr_job_alloc(struct uptr_device *udev, u32 ncmds,
 	job->obj_write = kvcalloc(nobjs, sizeof(*job->obj_write),
 				  UPTR_GFP_USER);
 	job->hw_fence = kzalloc(sizeof(*job->hw_fence), UPTR_GFP_USER);
+	job->out_fence = uptr_fence_alloc();
 	atomic_inc(&udev->engine.jobs_alive);
-	if (!job->cmds || !job->objs || !job->obj_write || !job->hw_fence) {
+	if (!job->cmds || !job->objs || !job->obj_write || !job->hw_fence ||
+	    !job->out_fence) {
 		uptr_job_free(job);
 		return NULL;
 	}
@@ -137,6 +147,7 @@ void uptr_job_free(struct uptr_job *job)
 		dma_fence_put(job->hw_fence);
 	else
 		kfree(job->hw_fence);
+	kfree(job->out_fence);
 	kvfree(job->page_store);
 	kvfree(job->obj_write);
 	kvfree(job->objs);
@@ -157,22 +168,26 @@ static void uptr_range_pos(const struct uptr_job_range *range, u64 pos,
 }
 
 /*
- * Account @n bytes of work. At the end of a slice give the CPU away and
- * look for a stop request. Return: 0, or the error to end the job with.
+ * Account @n more bytes of work, before doing them. When they begin a new
+ * slice, give the CPU away and look for a stop request and at the job's
+ * deadline first, so that a job is never stopped once its work is done.
+ * Return: 0, or the error to end the job with.
  */
 static int uptr_job_step(struct uptr_job *job, size_t n)
 {
 	u32 delay;
 
-	if (job->slice_left > n) {
+	if (job->slice_left >= n) {
 		job->slice_left -= n;
 		return 0;
 	}
-	job->slice_left = UPTR_JOB_SLICE;
+	job->slice_left = UPTR_JOB_SLICE - n;
 	delay = job->slice_delay_ms;
 	if (delay)
 		msleep(delay);
 	cond_resched();
+	if (time_after(jiffies, job->deadline))
+		return -ETIMEDOUT;
 	return READ_ONCE(job->stop);
 }
 
@@ -181,7 +196,7 @@ static int uptr_exec_copy(struct uptr_job *job, struct uptr_job_cmd *cmd)
 	u64 pos = 0, len = cmd->src.length;
 	int ret = 0;
 
-	while (pos < len && !ret) {
+	while (pos < len) {
 		struct page *sp, *dp;
 		size_t soff, doff, n;
 		void *s, *d;
@@ -190,6 +205,9 @@ static int uptr_exec_copy(struct uptr_job *job, struct uptr_job_cmd *cmd)
 		uptr_range_pos(&cmd->dst, pos, &dp, &doff);
 		n = min3(len - pos, (u64)(PAGE_SIZE - soff),
 			 (u64)(PAGE_SIZE - doff));
+		ret = uptr_job_step(job, n);
+		if (ret)
+			break;
 		s = kmap_local_page(sp);
 		d = kmap_local_page(dp);
 		memcpy(d + doff, s + soff, n);
@@ -197,7 +215,6 @@ static int uptr_exec_copy(struct uptr_job *job, struct uptr_job_cmd *cmd)
 		kunmap_local(s);
 		flush_dcache_page(dp);
 		pos += n;
-		ret = uptr_job_step(job, n);
 	}
 	return ret;
 }
@@ -207,20 +224,22 @@ static int uptr_exec_fill(struct uptr_job *job, struct uptr_job_cmd *cmd)
 	u64 pos = 0, len = cmd->dst.length;
 	int ret = 0;
 
-	while (pos < len && !ret) {
+	while (pos < len) {
 		struct page *dp;
 		size_t doff, n, i;
 		u32 *d;
 
 		uptr_range_pos(&cmd->dst, pos, &dp, &doff);
 		n = min_t(u64, len - pos, PAGE_SIZE - doff);
+		ret = uptr_job_step(job, n);
+		if (ret)
+			break;
 		d = kmap_local_page(dp) + doff;
 		for (i = 0; i < n / sizeof(u32); i++)
 			d[i] = cmd->pattern;
 		kunmap_local(d);
 		flush_dcache_page(dp);
 		pos += n;
-		ret = uptr_job_step(job, n);
 	}
 	return ret;
 }
@@ -231,19 +250,21 @@ static int uptr_exec_checksum(struct uptr_job *job, struct uptr_job_cmd *cmd)
 	u8 *bytes = (u8 *)&sum;
 	int ret = 0;
 
-	while (pos < len && !ret) {
+	while (pos < len) {
 		struct page *sp;
 		size_t soff, n, i;
 		const u32 *s;
 
 		uptr_range_pos(&cmd->src, pos, &sp, &soff);
 		n = min_t(u64, len - pos, PAGE_SIZE - soff);
+		ret = uptr_job_step(job, n);
+		if (ret)
+			break;
 		s = kmap_local_page(sp) + soff;
 		for (i = 0; i < n / sizeof(u32); i++)
 			sum += s[i];
 		kunmap_local(s);
 		pos += n;
-		ret = uptr_job_step(job, n);
 	}
 	if (ret)
 		return ret;
@@ -267,15 +288,17 @@ static int uptr_exec_checksum(struct uptr_job *job, struct uptr_job_cmd *cmd)
 
 /**
  * uptr_job_execute() - perform a job's commands
- * @job: the job, with every range's pages resolved
+ * @job: the job, with every range's pages resolved and its
+ *	&uptr_job.deadline set
  *
- * Works in slices of %UPTR_JOB_SLICE bytes; between two slices it gives
- * the CPU away (cond_resched()) and ends the job early if &uptr_job.stop
- * was set.
+ * Works in slices of %UPTR_JOB_SLICE bytes; before it begins a slice it
+ * gives the CPU away (cond_resched()) and ends the job early if
+ * &uptr_job.stop was set or &uptr_job.deadline has passed.
  *
  * Context: The engine worker, in a fence signalling critical section; also
  * KUnit. Takes no lock and allocates nothing.
- * Return: 0 when every command ran, or the &uptr_job.stop error.
+ * Return: 0 when every command ran, the &uptr_job.stop error, or
+ * -ETIMEDOUT past the deadline.
  */
 int uptr_job_execute(struct uptr_job *job)
 {
@@ -304,8 +327,11 @@ int uptr_job_execute(struct uptr_job *job)
 /* Complete a job that did not run, with @error; the caller claimed it. */
 static void uptr_job_abort(struct uptr_job *job, int error)
 {
+	bool cookie = dma_fence_begin_signalling();
+
 	dma_fence_set_error(job->hw_fence, error);
 	dma_fence_signal(job->hw_fence);
+	dma_fence_end_signalling(cookie);
 }
 
 /* Claim @job for its completion. Return: true if nobody had. */
@@ -326,10 +352,11 @@ static void uptr_job_stop_locked(struct uptr_engine *engine,
 }
 
 /*
- * Take the next job. The engine claims it here, under the lock, unless
- * the job is to hang: then it becomes &uptr_engine.hung_job, unclaimed,
- * and *@hung receives a reference on its fence. A job somebody else
- * claimed is not in the queue any more.
+ * Take the next job and start its clock: &uptr_job.deadline is one job
+ * timeout from now. The engine claims the job here, under the lock, unless
+ * it is to hang: then it becomes &uptr_engine.hung_job, unclaimed, and
+ * *@hung receives a reference on its fence. A job somebody else claimed
+ * is not in the queue any more.
  */
 static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
 					 struct dma_fence **hung)
@@ -340,6 +367,7 @@ static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
 	job = list_first_entry_or_null(&engine->queue, struct uptr_job, link);
 	if (job) {
 		list_del_init(&job->link);
+		job->deadline = jiffies + engine->timeout;
 		if (atomic_add_unless(&engine->hang_next, -1, 0)) {
 			engine->hung_job = job;
 			*hung = dma_fence_get(job->hw_fence);
@@ -383,6 +411,42 @@ static void uptr_engine_run(struct uptr_engine *engine, struct uptr_job *job)
 	dma_fence_end_signalling(cookie);
 }
 
+/*
+ * The hung @job reached its deadline: complete it with -ETIMEDOUT, unless
+ * the scheduler's timeout or unplug claimed it first (then it may be gone,
+ * and is only compared with &uptr_engine.hung_job).
+ */
+static void uptr_engine_expire_hung(struct uptr_engine *engine,
+				    struct uptr_job *job)
+{
+	bool claimed = false;
+
+	spin_lock(&engine->lock);
+	if (engine->hung_job == job && uptr_job_claim_locked(engine, job)) {
+		engine->hung_job = NULL;
+		claimed = true;
+	}
+	spin_unlock(&engine->lock);
+	if (claimed) {
+		atomic64_inc(&engine->jobs_timedout);
+		uptr_job_abort(job, -ETIMEDOUT);
+	}
+}
+
+/*
+ * Pretend to hang on @job until something completes it or its deadline
+ * passes. @hung is a reference on its fence; the engine drops it.
+ */
+static void uptr_engine_hang(struct uptr_engine *engine, struct uptr_job *job,
+			     struct dma_fence *hung)
+{
+	long left = (long)(job->deadline - jiffies);
+
+	if (left <= 0 || !dma_fence_wait_timeout(hung, false, left))
+		uptr_engine_expire_hung(engine, job);
+	dma_fence_put(hung);
+}
+
 static void uptr_engine_work(struct work_struct *work)
 {
 	struct uptr_engine *engine = container_of(work, struct uptr_engine,
@@ -398,9 +462,7 @@ static void uptr_engine_work(struct work_struct *work)
 		if (IS_ERR(job))
 			continue;
 		if (hung) {
-			/* Pretend to hang: the timeout or unplug ends it. */
-			dma_fence_wait(hung, false);
-			dma_fence_put(hung);
+			uptr_engine_hang(engine, job, hung);
 			continue;
 		}
 		uptr_engine_run(engine, job);
@@ -480,7 +542,7 @@ uptr_sched_timedout_job(struct drm_sched_job *sched_job)
 	if (!test_bit(UPTR_JOB_HW_FENCE, &job->flags)) {
 		/* run_job has not started it: nothing to stop yet. */
 	} else if (engine->running == job) {
-		uptr_job_stop_locked(engine, job, -ETIMEDOUT);
+		/* Its own deadline stops it. */
 	} else if (uptr_job_claim_locked(engine, job)) {
 		/* Queued or hung: it will never touch a page. */
 		claimed = true;
@@ -527,11 +589,10 @@ static const struct drm_sched_backend_ops uptr_sched_ops = {
 int uptr_engine_init(struct uptr_device *udev)
 {
 	struct uptr_engine *engine = &udev->engine;
-	const struct drm_sched_init_args args = {
+	struct drm_sched_init_args args = {
 		.ops = &uptr_sched_ops,
 		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
 		.credit_limit = 64,
-		.timeout = msecs_to_jiffies(uptr_job_timeout_ms),
 		.name = "uptr",
 		.dev = udev->drm.dev,
 	};
@@ -542,17 +603,30 @@ int uptr_engine_init(struct uptr_device *udev)
 	INIT_LIST_HEAD(&engine->queue);
 	INIT_WORK(&engine->work, uptr_engine_work);
 	engine->fence_context = dma_fence_context_alloc(1);
+	engine->timeout = msecs_to_jiffies(uptr_job_timeout_ms);
 
 	engine->wq = alloc_ordered_workqueue("uptr-engine", WQ_MEM_RECLAIM);
 	if (!engine->wq)
 		return -ENOMEM;
-
-	ret = drm_sched_init(&engine->sched, &args);
-	if (ret) {
-		destroy_workqueue(engine->wq);
-		return ret;
+	engine->timeout_wq = alloc_ordered_workqueue("uptr-timeout",
+						     WQ_MEM_RECLAIM);
+	if (!engine->timeout_wq) {
+		ret = -ENOMEM;
+		goto destroy_wq;
 	}
+
+	args.timeout = engine->timeout;
+	args.timeout_wq = engine->timeout_wq;
+	ret = drm_sched_init(&engine->sched, &args);
+	if (ret)
+		goto destroy_timeout_wq;
 	return 0;
+
+destroy_timeout_wq:
+	destroy_workqueue(engine->timeout_wq);
+destroy_wq:
+	destroy_workqueue(engine->wq);
+	return ret;
 }
 
 /**
@@ -599,5 +673,6 @@ void uptr_engine_fini(struct uptr_device *udev)
 	flush_workqueue(engine->wq);
 	wait_var_event(&engine->jobs_alive, !atomic_read(&engine->jobs_alive));
 	drm_sched_fini(&engine->sched);
+	destroy_workqueue(engine->timeout_wq);
 	destroy_workqueue(engine->wq);
 }

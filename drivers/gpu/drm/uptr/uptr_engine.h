@@ -17,6 +17,7 @@ struct dma_fence;
 struct drm_gem_object;
 struct page;
 struct uptr_device;
+struct uptr_fence;
 struct uptr_userptr;
 
 /**
@@ -84,12 +85,18 @@ struct uptr_job {
 	 */
 	unsigned long flags;
 	/**
-	 * @stop: 0, or the error (-ETIMEDOUT, -ENODEV) with which the engine
+	 * @stop: 0, or the error (-ENODEV: unplug) with which the engine
 	 * must end the job at its next slice boundary. Written under
 	 * &uptr_engine.lock while the engine executes the job; read by the
 	 * engine without the lock.
 	 */
 	int stop;
+	/**
+	 * @deadline: jiffies by which the job must be over; set when the
+	 * engine takes the job (under &uptr_engine.lock), read by the
+	 * engine between two slices and while it pretends to hang
+	 */
+	unsigned long deadline;
 	/** @slice_left: bytes left in the current slice; engine only */
 	u64 slice_left;
 	/** @slice_delay_ms: fault injection: sleep after each slice */
@@ -108,6 +115,11 @@ struct uptr_job {
 	bool *obj_write;
 	/** @page_store: backing of the userptr ranges' @pages arrays */
 	struct page **page_store;
+	/**
+	 * @out_fence: allocated with the job, owned by the job until submit
+	 * arms it (then NULL: the fence is reference counted)
+	 */
+	struct uptr_fence *out_fence;
 };
 
 /**
@@ -118,6 +130,13 @@ struct uptr_engine {
 	struct drm_gpu_scheduler sched;
 	/** @wq: ordered, WQ_MEM_RECLAIM: the engine's "hardware" */
 	struct workqueue_struct *wq;
+	/**
+	 * @timeout_wq: WQ_MEM_RECLAIM, for the scheduler's timeout handler,
+	 * which signals fences that reclaim may wait for
+	 */
+	struct workqueue_struct *timeout_wq;
+	/** @timeout: the job timeout, in jiffies */
+	unsigned long timeout;
 	/** @work: runs the queued jobs in order */
 	struct work_struct work;
 	/**
@@ -158,8 +177,9 @@ struct uptr_engine {
 	/** @jobs_done: jobs the engine executed */
 	atomic64_t jobs_done;
 	/**
-	 * @jobs_timedout: jobs completed with -ETIMEDOUT, by the timeout
-	 * (not started) or by the engine (stopped between slices)
+	 * @jobs_timedout: jobs completed with -ETIMEDOUT: by the engine
+	 * (stopped between slices, or a hung job at its deadline) or by the
+	 * scheduler's timeout (not started)
 	 */
 	atomic64_t jobs_timedout;
 	/** @timeouts: calls of the scheduler's timeout handler */

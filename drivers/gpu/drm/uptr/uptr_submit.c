@@ -22,6 +22,7 @@
 #include "uptr_bo.h"
 #include "uptr_drv.h"
 #include "uptr_engine.h"
+#include "uptr_fence.h"
 #include "uptr_userptr.h"
 
 /**
@@ -414,7 +415,8 @@ static int uptr_submit_populate(struct uptr_job *job)
  * and the locked check, with no lock held, wait until the job's first
  * userptr range is invalidated, so that a test can change the CPU page
  * table exactly in that window and the locked check must catch it. Gives
- * up after %UPTR_SUBMIT_STALL_MS or on a fatal signal.
+ * up after %UPTR_SUBMIT_STALL_MS or on a signal (which the ioctl then
+ * reports from its next interruptible wait, or not at all if it needs none).
  */
 static void uptr_submit_stall(struct uptr_job *job)
 {
@@ -434,7 +436,7 @@ static void uptr_submit_stall(struct uptr_job *job)
 
 	atomic64_inc(&udev->submit_stalls);
 	timeout = jiffies + msecs_to_jiffies(UPTR_SUBMIT_STALL_MS);
-	while (valid && !fatal_signal_pending(current) &&
+	while (valid && !signal_pending(current) &&
 	       time_before(jiffies, timeout)) {
 		usleep_range(1000, 2000);
 		mutex_lock(&udev->notifier_lock);
@@ -460,12 +462,17 @@ static bool uptr_submit_commit_locked(struct uptr_job *job)
 						    range->seq))
 			return false;
 	}
+	/* Valid ranges have valid pages: a failure here is a mirror bug. */
 	for (i = 0; i < 2 * job->ncmds; i++) {
+		bool got;
+
 		range = uptr_job_range(job, i);
-		if (range->uobj &&
-		    !uptr_mirror_get_pages_locked(&range->uobj->mirror,
-						  range->pgoff, range->npages,
-						  range->pages))
+		if (!range->uobj)
+			continue;
+		got = uptr_mirror_get_pages_locked(&range->uobj->mirror,
+						   range->pgoff, range->npages,
+						   range->pages);
+		if (drm_WARN_ON_ONCE(&job->udev->drm, !got))
 			return false;
 	}
 	return true;
@@ -474,6 +481,7 @@ static bool uptr_submit_commit_locked(struct uptr_job *job)
 /* Steps 3 to 6 of the DOC above. Return: 0 once the job is pushed. */
 static int uptr_submit_commit(struct uptr_submit *s, struct dma_fence **out)
 {
+	struct uptr_file *ufile = s->file->driver_priv;
 	struct uptr_job *job = s->job;
 	struct uptr_device *udev = job->udev;
 	struct drm_exec exec;
@@ -517,7 +525,10 @@ retry:
 
 	/* Nothing can fail from here on. */
 	drm_sched_job_arm(&job->base);
-	fence = dma_fence_get(&job->base.s_fence->finished);
+	fence = uptr_fence_arm(job->out_fence, &job->base.s_fence->finished,
+			       ufile->fence_context,
+			       atomic64_inc_return(&ufile->fence_seqno));
+	job->out_fence = NULL;
 	for (i = 0; i < job->nobjs; i++)
 		dma_resv_add_fence(job->objs[i]->resv, fence,
 				   job->obj_write[i] ? DMA_RESV_USAGE_WRITE :

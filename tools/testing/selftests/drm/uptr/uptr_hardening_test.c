@@ -321,6 +321,124 @@ TEST_F(hard, munmap_under_overrunning_job_returns_after_one_timeout)
 	EXPECT_EQ(0, uptr_gem_close(self->fd, h));
 }
 
+/* Interval of the steady submitter: far below the job timeout. */
+#define STEADY_MS	250
+
+/*
+ * Fork a child that submits a one-page FILL on a DRM file of its own every
+ * STEADY_MS until it gets SIGTERM, counting them in *@count (shared
+ * memory). Every such job that the scheduler starts re-arms its timeout.
+ * Return: the child's pid, or -1.
+ */
+static pid_t hard_steady_submitter(unsigned long *count)
+{
+	struct drm_uptr_cmd cmd = {
+		.op = DRM_UPTR_OP_FILL, .length = PAGE, .pattern = 0x5a5a5a5a,
+	};
+	pid_t pid = fork();
+	void *map;
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = uptr_open_render();
+	if (fd < 0 || uptr_bo_create(fd, PAGE, &cmd.dst_handle, &map))
+		_exit(1);
+	for (;;) {
+		if (uptr_submit_cmds(fd, &cmd, 1, 0))
+			_exit(2);
+		__atomic_fetch_add(count, 1, __ATOMIC_RELAXED);
+		usleep(STEADY_MS * 1000);
+	}
+}
+
+/*
+ * The timeout of a job is its own: other jobs starting meanwhile do not
+ * postpone it. The scheduler's timer is re-armed whenever a job starts,
+ * so a job bounded by it alone would, under a steady stream of small
+ * submissions from another file, run until the scheduler's credits ran out
+ * (about 63 * STEADY_MS) or to its end. Proven to race: submissions kept
+ * coming while munmap() waited. Then munmap() still returns after about
+ * one timeout, and the job ended with -ETIMEDOUT.
+ */
+TEST_F(hard, munmap_under_overrunning_job_with_steady_submissions)
+{
+	long long timedout = uptr_engine_stat("jobs_timedout");
+	unsigned long *count = uptr_map_anon(PAGE);
+	unsigned char *buf = uptr_map_anon(LONG_JOB);
+	unsigned long before, during;
+	long long t0, t;
+	int status;
+	pid_t pid;
+	__u32 h;
+
+	ASSERT_NE(NULL, count);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 1, LONG_JOB);
+	ASSERT_EQ(0, hard_submit_long_fill(self->fd, buf, 0x12345678,
+					   self->sync, &h));
+	pid = hard_steady_submitter(count);
+	ASSERT_LT(0, pid);
+	usleep(300 * 1000);
+	before = __atomic_load_n(count, __ATOMIC_RELAXED);
+	t0 = uptr_now_ms();
+	ASSERT_EQ(0, munmap(buf, LONG_JOB));
+	t = uptr_now_ms() - t0;
+	during = __atomic_load_n(count, __ATOMIC_RELAXED) - before;
+	kill(pid, SIGTERM);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, self->sync, 0));
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_slice_delay_ms", 0));
+
+	TH_LOG("munmap took %lld ms with %lu submissions meanwhile (timeout %llu ms)",
+	       t, during, self->timeout_ms);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_LE(3UL, during);
+	EXPECT_EQ(-ETIMEDOUT, uptr_syncobj_status(self->fd, self->sync));
+	EXPECT_EQ(timedout + 1, uptr_engine_stat("jobs_timedout"));
+	EXPECT_GT(4 * (long long)self->timeout_ms, t);
+	EXPECT_EQ(0, uptr_gem_close(self->fd, h));
+	munmap(count, PAGE);
+}
+
+/* The engine's slice (UPTR_JOB_SLICE), the unit between two stop checks. */
+#define ENGINE_SLICE	(256 * 1024)
+
+/*
+ * A job is never failed once its work is done: a FILL of exactly one
+ * slice, with a slice delay longer than the timeout, completes without
+ * error (the engine looks at its deadline only before it begins another
+ * slice, and there is none) and writes every byte.
+ */
+TEST_F(hard, job_done_in_one_slice_never_times_out)
+{
+	long long timedout = uptr_engine_stat("jobs_timedout");
+	unsigned char *buf = uptr_map_anon(ENGINE_SLICE);
+	struct drm_uptr_cmd cmd = {
+		.op = DRM_UPTR_OP_FILL, .length = ENGINE_SLICE,
+		.pattern = 0x3c3c3c3c,
+	};
+	size_t i;
+
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0, ENGINE_SLICE);
+	ASSERT_EQ(0, uptr_create(self->fd, buf, ENGINE_SLICE,
+				 DRM_UPTR_CREATE_POPULATE, &cmd.dst_handle));
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_slice_delay_ms",
+					self->timeout_ms + 500));
+	ASSERT_EQ(0, uptr_submit_cmds(self->fd, &cmd, 1, self->sync));
+	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, self->sync, 0));
+	ASSERT_EQ(0, uptr_debugfs_write("uptr_slice_delay_ms", 0));
+
+	EXPECT_EQ(0, uptr_syncobj_status(self->fd, self->sync));
+	EXPECT_EQ(timedout, uptr_engine_stat("jobs_timedout"));
+	for (i = 0; i < ENGINE_SLICE && buf[i] == 0x3c; i++)
+		;
+	EXPECT_EQ(ENGINE_SLICE, i);
+	EXPECT_EQ(0, uptr_gem_close(self->fd, cmd.dst_handle));
+	munmap(buf, ENGINE_SLICE);
+}
+
 /*
  * Pin a child to each CPU, each counting loop rounds into its slot of
  * @count (shared memory) until @count[ncpus] is set. Return: 0 or -1.
