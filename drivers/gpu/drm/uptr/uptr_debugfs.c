@@ -41,8 +41,7 @@
  *	``invalidations_waiting`` (such waits in progress) and
  *	``submit_stalls`` (submissions that entered the stall below).
  *
- * ``uptr_hang_next``, ``uptr_delay_ms``, ``uptr_slice_delay_ms``,
- * ``uptr_run_delay_ms``
+ * ``uptr_hang_next``, ``uptr_delay_ms``, ``uptr_slice_delay_ms``, ``uptr_run_delay_ms``
  *	fault injection, see "copy engine".
  *
  * ``uptr_submit_stall``

@@ -226,14 +226,14 @@ static inline void uptr_mirror_unlock(struct uptr_mirror *mirror)
 }
 
 /**
- * uptr_mirror_stat() - read one counter
+ * uptr_mirror_stat_read() - read one counter
  * @mirror: the mirror
  * @stat: which counter
  *
  * Return: the counter's current value.
  */
-static inline u64 uptr_mirror_stat(struct uptr_mirror *mirror,
-				   enum uptr_mirror_stat stat)
+static inline u64 uptr_mirror_stat_read(struct uptr_mirror *mirror,
+					enum uptr_mirror_stat stat)
 {
 	return atomic64_read(&mirror->stats.stat[stat]);
 }

@@ -22,7 +22,7 @@
  * invalidation, mm teardown and dirty marking behave as documented.
  */
 
-#define STAT(m, s)	uptr_mirror_stat(m, UPTR_STAT_##s)
+#define STAT(m, s)	uptr_mirror_stat_read(m, UPTR_STAT_##s)
 #define EVENTS(m, e)	atomic64_read(&(m)->stats.events[MMU_NOTIFY_##e])
 
 /*
