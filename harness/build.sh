@@ -42,7 +42,7 @@ configure() {
 
 build_kernel() {
 	log "building kernel (-j$JOBS)"
-	kmake bzImage >"$LOGS/build.log" 2>&1 || { tail -40 "$LOGS/build.log"; die "kernel build failed"; }
+	kmake bzImage modules >"$LOGS/build.log" 2>&1 || { tail -40 "$LOGS/build.log"; die "kernel build failed"; }
 	kmake headers >>"$LOGS/build.log" 2>&1 || { tail -20 "$LOGS/build.log"; die "headers failed"; }
 }
 
@@ -80,6 +80,11 @@ pack_initramfs() {
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,mnt,root,kselftest,extra}
 	cp /bin/busybox "$root/bin/busybox"
+	# The modules (uptr and what it needs), stripped; the guest runs
+	# depmod and loads uptr with modprobe.
+	kmake INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 DEPMOD=true \
+		modules_install >"$LOGS/modules-install.log" 2>&1 ||
+		{ tail -20 "$LOGS/modules-install.log"; die "modules_install failed"; }
 	cp "$TOP/harness/guest/init" "$root/init"
 	chmod +x "$root/init"
 	# Only what the Makefile builds now, never a stale program.

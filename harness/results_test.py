@@ -5,7 +5,8 @@
 Each case builds a console that a working guest would print, breaks one
 thing, and checks that results.py reports it: an unlisted SKIP or an
 "all skipped" kselftest fails, an allowlisted SKIP is a skip, a missing
-kselftest binary or KUnit suite fails, and --splats-only finds a WARNING
+kselftest binary or KUnit suite fails (also when KUnit ran twice, at
+boot with no suite and when the module loaded), and --splats-only finds a WARNING
 and a lockdep report in the kernel log dumped at the end of a vm-run but
 not in the program's own output. Prints what went wrong; exits 1 if
 anything did.
@@ -24,7 +25,9 @@ TOP = results.TOP
 
 
 def good_console():
-    lines = ['KTAP version 1', '1..%d' % len(testlists.required_kunit(TOP))]
+    # The executor's empty run at boot, then the module's at load.
+    lines = ['KTAP version 1', '1..0', 'uptr: module loading',
+             'KTAP version 1', '1..%d' % len(testlists.required_kunit(TOP))]
     for i, suite in enumerate(testlists.required_kunit(TOP), 1):
         lines += ['    KTAP version 1', f'    # Subtest: {suite}', '    1..1',
                   f'    ok 1 {suite}_case', f'ok {i} {suite}']
@@ -108,6 +111,8 @@ def main():
     rc, st = run(bad, allow=[])
     expect('a missing KUnit suite fails',
            rc == 1 and st.get(f'kunit: {suite}: reported') == 'FAIL')
+    expect('a KUnit run short of its plan fails',
+           st.get('kunit: all suites reported') == 'FAIL')
 
     prog = ['@@prog-start', 'my program prints WARNING: CPU: 0 PID: 1 at x',
             '@@prog-exit 0']

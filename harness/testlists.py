@@ -3,9 +3,10 @@
 allowlist. Shared by results.py and lint.py.
 
   required_kselftests(top)   binaries of TEST_GEN_PROGS in the selftests'
-                             Makefile, and the BIN_m32 builds of M32_RUN in
-                             harness/build.sh: each must run in the default
-                             guest
+                             Makefile, the BIN_m32 builds of M32_RUN in
+                             harness/build.sh and the BIN@reloaded runs of
+                             RELOAD_RUN in harness/guest/init: each must run
+                             in the default guest
   required_kunit(top)        names of the kunit_suite definitions in
                              drivers/gpu/drm/uptr/tests/*.c: each must report
   kselftest_names(top, bin)  every test name kselftest_harness prints for
@@ -55,8 +56,16 @@ def m32_progs(top):
     return [b + '_m32' for b in m.group(1).split()] if m else []
 
 
+def reload_runs(top):
+    """The second runs on the reloaded module: BIN@reloaded for BIN in
+    RELOAD_RUN of harness/guest/init."""
+    m = re.search(r'^RELOAD_RUN="([^"]*)"',
+                  _read(os.path.join(top, 'harness', 'guest', 'init')), re.M)
+    return [b + '@reloaded' for b in m.group(1).split()] if m else []
+
+
 def required_kselftests(top):
-    return gen_progs(top) + m32_progs(top)
+    return gen_progs(top) + m32_progs(top) + reload_runs(top)
 
 
 def kunit_suites(top):
