@@ -7,6 +7,8 @@
 #     not ignored: it passes only if get_maintainer.pl, in the tree at that
 #     patch, resolves every file the patch adds to the uptr entry (which the
 #     first patch adds).
+#   - at the end of the series, htmldocs (SPHINXDIRS=gpu): no uptr
+#     warning, and the internal kernel-doc rendered.
 #   - bisectability: in the tree at that patch, every object of
 #     drivers/gpu/drm/uptr present compiles (external-module build against a
 #     tree configured once: tinyconfig + base.config + Kconfig.frag), and the
@@ -32,10 +34,11 @@ git -C "$S" rev-parse -q --verify series >/dev/null 2>&1 && [ -d "$PATCHES" ] ||
 # checkpatch runs scripts/spdxcheck.py, which needs ply and GitPython: use
 # the system python3 (not one first on PATH without them).
 export PATH=/usr/bin:$PATH
-if ! python3 -c 'import ply, git' 2>/dev/null; then
-	[ "$(id -u)" = 0 ] || die "spdxcheck needs: apt-get install python3-ply python3-git"
-	apt-get install -y python3-ply python3-git >>"$LOGS/apt.log" 2>&1 ||
-		die "apt-get install python3-ply python3-git failed"
+if ! python3 -c 'import ply, git, sphinx' 2>/dev/null; then
+	[ "$(id -u)" = 0 ] ||
+		die "lint needs: apt-get install python3-ply python3-git python3-sphinx"
+	apt-get install -y python3-ply python3-git python3-sphinx >>"$LOGS/apt.log" 2>&1 ||
+		die "apt-get install python3-ply python3-git python3-sphinx failed"
 fi
 
 rm -rf "$dir"
@@ -61,7 +64,7 @@ if [ "$(cat "$LB/.uptr-lint.sha" 2>/dev/null)" != "$want" ]; then
 		kmake modules_prepare &&
 		kmake headers
 	} >"$dir/configure.log" 2>&1 || { tail -30 "$dir/configure.log"; die "configuring $LB failed"; }
-	grep -qx 'CONFIG_DRM_UPTR=y' "$LB/.config" || die "$LB: CONFIG_DRM_UPTR not set"
+	grep -qE '^CONFIG_DRM_UPTR=[ym]$' "$LB/.config" || die "$LB: CONFIG_DRM_UPTR not set"
 	echo "$want" >"$LB/.uptr-lint.sha"
 fi
 rm -rf "$LB/ext" "$LB/kselftest"
@@ -124,6 +127,21 @@ for i in "${!commits[@]}"; do
 	log "$nr: $(tail -2 "$tap" | cut -f1 | sed 's/ lint [0-9]* .*: /:/' | tr '\n' ' ')"
 done
 git -C "$S" checkout -q -f series
+
+# htmldocs of Documentation/gpu in the tree at the end of the series: no
+# warning that names a uptr file, and the driver's internal kernel-doc
+# (struct uptr_device, the mirror API), not only its DOC blocks, rendered.
+out=$dir/htmldocs.full.log
+html=$LB/Documentation/output/gpu/uptr.html
+kmake SPHINXDIRS=gpu htmldocs >"$out" 2>&1 || echo "htmldocs failed" >>"$out"
+{
+	grep -E 'uptr' "$out" | grep -iE 'warning|error' || true
+	grep -q 'htmldocs failed' "$out" && echo "htmldocs failed, see $out"
+	for sym in uptr_device uptr_mirror_populate uptr_mirror_ops uptr_job uptr_fence; do
+		grep -q "$sym" "$html" 2>/dev/null || echo "$html: $sym not rendered"
+	done
+} >"$dir/htmldocs.log"
+result "lint htmldocs SPHINXDIRS=gpu: uptr renders without warning" "$dir/htmldocs.log"
 
 nok=$(grep -c '^ok ' "$tap" || true)
 nfail=$(grep -c '^not ok ' "$tap" || true)
