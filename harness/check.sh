@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # make check: install what is missing, prepare the tree, run the static
-# checks, build the debug test kernel and the user programs, boot the guest,
-# and report every test. Exit status 0 only when nothing failed.
+# checks, build the debug test kernel and the user programs, make the patch
+# series and lint every patch of it, boot the guest, and report every test.
+# Exit status 0 only when nothing failed.
 #   SELFTEST=warn   harness self-test: the guest triggers a WARN_ON first,
 #                   so the run must fail with "splat: WARNING".
 . "$(dirname "$0")/lib.sh"
@@ -14,10 +15,23 @@ stamp() { log "$1 done at +$(( $(date +%s) - t0 ))s"; }
 stamp deps
 "$TOP/harness/build.sh" configure
 stamp "tree and config"
-"$TOP/harness/static.sh"
+# checkpatch and W=1 run per patch in lint below, not per file here.
+LINT_COVERS=1 "$TOP/harness/static.sh"
 stamp "static checks"
 "$TOP/harness/build.sh" all
 stamp build
+"$TOP/harness/series.sh" >"$LOGS/series.log" 2>&1 ||
+	{ tail -20 "$LOGS/series.log"; printf 'not ok make series\t%s\n' "$LOGS/series.log" >>"$LOGS/static.tap"; }
+stamp series
+if grep -q '^not ok make series' "$LOGS/static.tap"; then
+	:
+elif "$TOP/harness/lint.sh" >"$LOGS/lint.log" 2>&1 || [ -s "$LOGS/lint.tap" ]; then
+	cat "$LOGS/lint.tap" >>"$LOGS/static.tap"
+else
+	tail -20 "$LOGS/lint.log"
+	printf 'not ok make lint\t%s\n' "$LOGS/lint.log" >>"$LOGS/static.tap"
+fi
+stamp lint
 
 console=$LOGS/check-console.log
 extra=()

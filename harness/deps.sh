@@ -7,7 +7,8 @@
 
 PKGS=(linux-source-6.12 qemu-system-x86 gcc make flex bison bc libelf-dev
       libssl-dev cpio busybox-static ccache sparse python3 perl rsync
-      xz-utils gzip libc6-dev kmod patch e2fsprogs gcc-multilib)
+      xz-utils gzip libc6-dev kmod patch e2fsprogs gcc-multilib
+      python3-sphinx python3-ply python3-git)
 # Callers may ask for more (make distro-check: Debian's configs and headers).
 PKGS+=("$@")
 

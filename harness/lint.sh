@@ -10,8 +10,10 @@
 #   - at the end of the series, htmldocs (SPHINXDIRS=gpu): no uptr
 #     warning, and the internal kernel-doc rendered.
 #   - bisectability: in the tree at that patch, every object of
-#     drivers/gpu/drm/uptr present compiles (external-module build against a
-#     tree configured once: tinyconfig + base.config + Kconfig.frag), and the
+#     drivers/gpu/drm/uptr present compiles with W=1 (an external-module
+#     build against the test kernel's build directory; incremental from
+#     one patch to the next, so each object is compiled again only when
+#     it or a header it includes changed), and the
 #     selftests build once they are in.
 # Writes "ok NAME" / "not ok NAME" lines to $LOGS/lint.tap (the format of
 # static.tap, for harness/results.py) and each check's output to
@@ -21,8 +23,6 @@
 S=$OUT/series-tree/linux-source-6.12
 PATCHES=$OUT/series
 UPTR=drivers/gpu/drm/uptr
-LB=$OUT/lint-build
-EXT=$LB/ext/uptr
 dir=$LOGS/lint
 tap=$LOGS/lint.tap
 JOBS=${JOBS:-2}
@@ -48,26 +48,21 @@ result() { # result NAME LOGFILE: passes when LOGFILE has no finding
 	if [ -s "$2" ]; then printf 'not ok %s\t%s\n' "$1" "$2" >>"$tap"; else echo "ok $1" >>"$tap"; fi
 }
 
-# The build directory, configured once at the end of the series.
-SRC=$S
-BUILD=$LB
-FRAGS=("$TOP/harness/config/base.config" "$TOP/Kconfig.frag")
-git -C "$S" checkout -q -f series
-want=$( { cat "${FRAGS[@]}"; git -C "$S" rev-parse series; } | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$LB/.uptr-lint.sha" 2>/dev/null)" != "$want" ]; then
-	log "configuring $LB (tinyconfig + base.config + Kconfig.frag)"
-	mkdir -p "$LB"
-	{
-		kmake tinyconfig &&
-		"$S/scripts/kconfig/merge_config.sh" -m -O "$LB" "$LB/.config" "${FRAGS[@]}" &&
-		kmake olddefconfig &&
-		kmake modules_prepare &&
-		kmake headers
-	} >"$dir/configure.log" 2>&1 || { tail -30 "$dir/configure.log"; die "configuring $LB failed"; }
-	grep -qE '^CONFIG_DRM_UPTR=[ym]$' "$LB/.config" || die "$LB: CONFIG_DRM_UPTR not set"
-	echo "$want" >"$LB/.uptr-lint.sha"
+# The per-patch builds are external-module builds against the test
+# kernel's build directory ($BUILD, the tree harness/tree.sh makes): make
+# check has built it already; alone, lint prepares it (configure,
+# modules_prepare, headers).
+"$TOP/harness/build.sh" configure
+grep -qE '^CONFIG_DRM_UPTR=[ym]$' "$BUILD/.config" || die "$BUILD: CONFIG_DRM_UPTR not set"
+if [ ! -f "$BUILD/Module.symvers" ] || [ ! -d "$BUILD/usr/include/drm" ]; then
+	log "preparing $BUILD for module builds"
+	{ kmake modules_prepare && kmake headers; } >"$dir/configure.log" 2>&1 ||
+		{ tail -30 "$dir/configure.log"; die "preparing $BUILD failed"; }
 fi
+LB=$OUT/lint
+EXT=$LB/ext/uptr
 rm -rf "$LB/ext" "$LB/kselftest"
+git -C "$S" checkout -q -f series
 
 mapfile -t commits < <(git -C "$S" rev-list --reverse pristine..series)
 mapfile -t files < <(ls "$PATCHES"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-cover-letter)
@@ -116,7 +111,7 @@ for i in "${!commits[@]}"; do
 	if [ -d "$S/tools/testing/selftests/drm/uptr" ]; then
 		mkdir -p "$LB/kselftest"
 		make -C "$S/tools/testing/selftests/drm/uptr" -j"$JOBS" OUTPUT="$LB/kselftest" \
-			KHDR_INCLUDES="-isystem $LB/usr/include" >>"$out" 2>&1 ||
+			KHDR_INCLUDES="-isystem $BUILD/usr/include" >>"$out" 2>&1 ||
 			echo "selftests build failed" >>"$out"
 	fi
 	# Warnings of the selftests' own (pristine) kselftest_harness.h under
@@ -132,8 +127,9 @@ git -C "$S" checkout -q -f series
 # warning that names a uptr file, and the driver's internal kernel-doc
 # (struct uptr_device, the mirror API), not only its DOC blocks, rendered.
 out=$dir/htmldocs.full.log
-html=$LB/Documentation/output/gpu/uptr.html
-kmake SPHINXDIRS=gpu htmldocs >"$out" 2>&1 || echo "htmldocs failed" >>"$out"
+html=$LB/htmldocs/Documentation/output/gpu/uptr.html
+make -C "$S" O="$LB/htmldocs" SPHINXDIRS=gpu htmldocs >"$out" 2>&1 ||
+	echo "htmldocs failed" >>"$out"
 {
 	grep -E 'uptr' "$out" | grep -iE 'warning|error' || true
 	grep -q 'htmldocs failed' "$out" && echo "htmldocs failed, see $out"
