@@ -42,6 +42,14 @@ extern "C" {
  * - memory the kernel cannot map (memfd_secret) and VM_MIXEDMAP ranges are
  *   refused with -EFAULT by PROBE, POPULATE and SUBMIT, as mappings of I/O
  *   memory and VM_PFNMAP ranges were already.
+ *
+ * Driver version 1.2 tells apart what 1.1 reported with one errno:
+ *
+ * - SUBMIT with a userptr object of another address space fails with
+ *   -EXDEV (1.1: -EPERM, which now means only a writable object over a
+ *   read-only mapping);
+ * - %DRM_UPTR_PARAM_FEATURES no longer reports bit 0 (GET_PARAM, which
+ *   userspace needed in order to read it).
  */
 
 /**
@@ -121,13 +129,11 @@ enum drm_uptr_param {
  * enum drm_uptr_feature - bits reported by %DRM_UPTR_PARAM_FEATURES
  *
  * Append only. A bit is set when the corresponding UAPI is implemented.
+ * %DRM_IOCTL_UPTR_GET_PARAM itself has no bit: it is there in every
+ * driver version.
  */
 enum drm_uptr_feature {
-	/**
-	 * @DRM_UPTR_FEATURE_GET_PARAM: %DRM_IOCTL_UPTR_GET_PARAM is
-	 * available. Always set.
-	 */
-	DRM_UPTR_FEATURE_GET_PARAM = 1 << 0,
+	/* Bit 0 is reserved: driver versions before 1.2 set it. */
 	/**
 	 * @DRM_UPTR_FEATURE_USERPTR: %DRM_IOCTL_UPTR_CREATE is available with
 	 * the %DRM_UPTR_CREATE_READ_ONLY, %DRM_UPTR_CREATE_PROBE and
@@ -279,10 +285,11 @@ struct drm_uptr_create {
  * - -ENOENT: a GEM handle or syncobj handle does not exist;
  * - -EACCES: a command writes to an object created with
  *   %DRM_UPTR_CREATE_READ_ONLY;
- * - -EPERM: a userptr object of another process' address space, or a
- *   writable userptr object (created without %DRM_UPTR_CREATE_READ_ONLY)
- *   over memory that is mapped read-only: such an object is always faulted
- *   in for writing, so reading it fails too;
+ * - -EXDEV: a userptr object of another process' address space (one
+ *   created before a fork(), used by the child);
+ * - -EPERM: a writable userptr object (created without
+ *   %DRM_UPTR_CREATE_READ_ONLY) over memory that is mapped read-only: such
+ *   an object is always faulted in for writing, so reading it fails too;
  * - -EFAULT: an unreadable argument array, or a userptr range that is not
  *   (or no longer) backed by ordinary memory (as for
  *   %DRM_UPTR_CREATE_PROBE);

@@ -21,7 +21,7 @@ struct platform_device;
 #define UPTR_DRIVER_DESC	"userptr GEM objects mirrored with HMM"
 #define UPTR_DRIVER_DATE	"20261126"
 #define UPTR_DRIVER_MAJOR	1
-#define UPTR_DRIVER_MINOR	1
+#define UPTR_DRIVER_MINOR	2
 
 /** UPTR_MAX_OBJECT_SIZE - largest userptr object, in bytes */
 #define UPTR_MAX_OBJECT_SIZE	SZ_16G

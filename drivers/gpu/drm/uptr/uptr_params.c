@@ -21,8 +21,7 @@
  * fails with -EINVAL, so new parameters can be appended safely.
  */
 
-#define UPTR_FEATURES	(DRM_UPTR_FEATURE_GET_PARAM | DRM_UPTR_FEATURE_USERPTR | \
-			 DRM_UPTR_FEATURE_ENGINE)
+#define UPTR_FEATURES	(DRM_UPTR_FEATURE_USERPTR | DRM_UPTR_FEATURE_ENGINE)
 
 /**
  * uptr_ioctl_get_param() - handler of %DRM_IOCTL_UPTR_GET_PARAM

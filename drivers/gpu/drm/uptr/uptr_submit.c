@@ -135,10 +135,6 @@ static int uptr_submit_range(struct uptr_job *job, struct drm_file *file,
 			drm_dbg_driver(drm, "submit: write to a read-only object\n");
 			return -EACCES;
 		}
-		if (range->uobj->mirror.notifier.mm != current->mm) {
-			drm_dbg_driver(drm, "submit: userptr of another mm\n");
-			return -EPERM;
-		}
 	} else if (to_uptr_bo(obj)) {
 		range->pages = to_drm_gem_shmem_obj(obj)->pages + range->pgoff;
 	} else {

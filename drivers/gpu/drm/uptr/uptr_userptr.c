@@ -29,7 +29,7 @@
  * - argument checking for %DRM_IOCTL_UPTR_CREATE (uptr_userptr_check_args()),
  *   with the optional probe of the VMAs and population at create time;
  * - the binding to the creating mm: device use from another mm fails with
- *   -EPERM (uptr_userptr_populate());
+ *   -EXDEV (uptr_userptr_populate());
  * - &uptr_mirror_ops.device_idle, which waits for every fence in the
  *   object's dma_resv (%DMA_RESV_USAGE_BOOKKEEP), i.e. for every job that
  *   may access the pages;
@@ -232,8 +232,11 @@ err_release_gem:
  * @npages: number of pages
  * @seq: receives the sequence for uptr_mirror_range_valid_locked()
  *
+ * The one check that an object is used only from the address space that
+ * created it (SUBMIT and %DRM_UPTR_CREATE_POPULATE both come here).
+ *
  * Context: Process context; may sleep; no dma_resv or notifier lock held.
- * Return: 0; -EPERM if the caller's mm is not the one that created the
+ * Return: 0; -EXDEV if the caller's mm is not the one that created the
  * object; otherwise as uptr_mirror_populate().
  */
 int uptr_userptr_populate(struct uptr_userptr *uobj, unsigned long pgoff,
@@ -242,7 +245,7 @@ int uptr_userptr_populate(struct uptr_userptr *uobj, unsigned long pgoff,
 	if (current->mm != uobj->mirror.notifier.mm) {
 		drm_dbg_driver(uobj->base.dev,
 			       "userptr used from another address space\n");
-		return -EPERM;
+		return -EXDEV;
 	}
 	return uptr_mirror_populate(&uobj->mirror, pgoff, npages, seq);
 }

@@ -169,7 +169,7 @@ static void uptr_userptr_test_other_mm(struct kunit *test)
 	uptr_test_switch_mm(other, mine);
 	mmput(other);
 
-	KUNIT_EXPECT_EQ(test, ret, -EPERM);
+	KUNIT_EXPECT_EQ(test, ret, -EXDEV);
 	KUNIT_EXPECT_EQ(test, uobj->mirror.nvalid, 0);
 	KUNIT_EXPECT_EQ(test, uptr_userptr_populate(uobj, 0, 4, NULL), 0);
 	drm_gem_object_put(&uobj->base);

@@ -1539,7 +1539,7 @@ TEST_F(coh, madv_wipeonfork_child_device_zeros_parent_unchanged)
 	munmap(m, SIZE);
 }
 
-TEST_F(coh, child_submit_on_inherited_object_eperm_no_memory_touched)
+TEST_F(coh, child_submit_on_inherited_object_exdev_no_memory_touched)
 {
 	struct coh_dev *d = &self->d;
 	long long submitted;
@@ -1560,9 +1560,9 @@ TEST_F(coh, child_submit_on_inherited_object_eperm_no_memory_touched)
 	if (!pid) {
 		int bad = 0;
 
-		bad |= coh_write(d, h, 0, SIZE, 0x66666666) != -EPERM;
+		bad |= coh_write(d, h, 0, SIZE, 0x66666666) != -EXDEV;
 		bad |= coh_run1(d, DRM_UPTR_OP_COPY, h, 0, d->hbo, 0, SIZE,
-				0) != -EPERM;
+				0) != -EXDEV;
 		bad |= coh_check_seed(m, 0, SIZE, 1) != -1;
 		_exit(bad);
 	}

@@ -100,13 +100,13 @@ static int uptr_submit_cmds(int fd, struct drm_uptr_cmd *cmds, __u32 n,
 /* A counter of uptr_engine; a missing one fails the test. */
 #define uptr_engine_stat(key)	UPTR_COUNTER("uptr_engine", key)
 
-TEST_F(hard, job_limits_reported_and_version_1_1)
+TEST_F(hard, job_limits_reported_and_version_1_2)
 {
 	struct drm_version v = {};
 
 	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_VERSION, &v));
 	EXPECT_EQ(1, v.version_major);
-	EXPECT_EQ(1, v.version_minor);
+	EXPECT_EQ(2, v.version_minor);
 	EXPECT_EQ(GIB, self->max_bytes);
 	EXPECT_EQ(2 * GIB / PAGE, self->max_pages);
 }

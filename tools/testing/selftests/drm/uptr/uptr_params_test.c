@@ -30,9 +30,9 @@ FIXTURE_TEARDOWN(uptr)
 
 /* The driver's version, UPTR_DRIVER_MAJOR and UPTR_DRIVER_MINOR. */
 #define UPTR_VERSION_MAJOR	1
-#define UPTR_VERSION_MINOR	1
+#define UPTR_VERSION_MINOR	2
 
-TEST_F(uptr, version_is_uptr_1_1)
+TEST_F(uptr, version_is_uptr_1_2)
 {
 	char name[16] = {}, date[16] = {}, desc[128] = {};
 	struct drm_version v = {
@@ -47,12 +47,14 @@ TEST_F(uptr, version_is_uptr_1_1)
 	EXPECT_EQ(UPTR_VERSION_MINOR, v.version_minor);
 }
 
-TEST_F(uptr, features_has_get_param)
+/* Every feature of this version, and no reserved bit (bit 0: before 1.2). */
+TEST_F(uptr, features_are_userptr_and_engine)
 {
 	struct drm_uptr_get_param p = { .param = DRM_UPTR_PARAM_FEATURES };
 
 	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM, &p));
-	EXPECT_TRUE(p.value & DRM_UPTR_FEATURE_GET_PARAM);
+	EXPECT_EQ((__u64)(DRM_UPTR_FEATURE_USERPTR | DRM_UPTR_FEATURE_ENGINE),
+		  p.value);
 }
 
 TEST_F(uptr, page_size_matches_sysconf)

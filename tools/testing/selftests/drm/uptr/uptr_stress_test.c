@@ -1292,8 +1292,8 @@ TEST_F(life, drm_fd_passed_over_unix_socket_cannot_use_sender_objects)
 	ASSERT_EQ(0, send_fd(sv[0], c->fd, &req, sizeof(req)));
 	ASSERT_EQ((ssize_t)sizeof(rep), read(sv[0], &rep, sizeof(rep)));
 
-	EXPECT_EQ(-EPERM, rep.copy_from_sender_obj);
-	EXPECT_EQ(-EPERM, rep.fill_sender_obj);
+	EXPECT_EQ(-EXDEV, rep.copy_from_sender_obj);
+	EXPECT_EQ(-EXDEV, rep.fill_sender_obj);
 	EXPECT_EQ(1, rep.fill_device_buffer);
 	EXPECT_EQ(0x600df00dU, ((__u32 *)c->bo_map)[0]);
 	EXPECT_EQ(0, rep.create_own);
@@ -1303,13 +1303,13 @@ TEST_F(life, drm_fd_passed_over_unix_socket_cannot_use_sender_objects)
 	/* The other way round: the receiver's object is not ours either. */
 	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, rep.own_handle, 0, PAGE,
 		     0xbadbad01);
-	EXPECT_EQ(-EPERM, uptr_job_submit(c->fd, &j));
+	EXPECT_EQ(-EXDEV, uptr_job_submit(c->fd, &j));
 	ASSERT_EQ(1, write(sv[0], "x", 1));
 	ASSERT_EQ(0, wait_child(pid, SETTLE_MS, &status));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	/* Its mm is gone now: still -EPERM, never a write anywhere. */
-	EXPECT_EQ(-EPERM, uptr_job_submit(c->fd, &j));
+	/* Its mm is gone now: still -EXDEV, never a write anywhere. */
+	EXPECT_EQ(-EXDEV, uptr_job_submit(c->fd, &j));
 	close(sv[0]);
 
 	/* Nothing the receiver tried reached the sender's memory. */

@@ -356,7 +356,7 @@ TEST_F(submit, close_with_jobs_in_flight)
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo_map, SIZE, 1));
 }
 
-TEST_F(submit, child_process_using_parent_object_eperm)
+TEST_F(submit, child_process_using_parent_object_exdev)
 {
 	struct uptr_job j = {};
 	int status;
@@ -366,7 +366,7 @@ TEST_F(submit, child_process_using_parent_object_eperm)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
-		_exit(uptr_job_submit(self->fd, &j) == -EPERM ? 0 : 1);
+		_exit(uptr_job_submit(self->fd, &j) == -EXDEV ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
