@@ -60,6 +60,26 @@ DEFINE_EVENT(uptr_mirror_span, uptr_mirror_commit,
 	     TP_ARGS(mirror, start, end, n)
 );
 
+TRACE_DEFINE_ENUM(MMU_NOTIFY_UNMAP);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_CLEAR);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_PROTECTION_VMA);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_PROTECTION_PAGE);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_SOFT_DIRTY);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_RELEASE);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_MIGRATE);
+TRACE_DEFINE_ENUM(MMU_NOTIFY_EXCLUSIVE);
+
+#define uptr_show_mmu_event(event)				\
+	__print_symbolic(event,					\
+			 { MMU_NOTIFY_UNMAP, "unmap" },		\
+			 { MMU_NOTIFY_CLEAR, "clear" },		\
+			 { MMU_NOTIFY_PROTECTION_VMA, "protection_vma" }, \
+			 { MMU_NOTIFY_PROTECTION_PAGE, "protection_page" }, \
+			 { MMU_NOTIFY_SOFT_DIRTY, "soft_dirty" },	\
+			 { MMU_NOTIFY_RELEASE, "release" },	\
+			 { MMU_NOTIFY_MIGRATE, "migrate" },	\
+			 { MMU_NOTIFY_EXCLUSIVE, "exclusive" })
+
 TRACE_EVENT(uptr_mirror_invalidate,
 	    TP_PROTO(struct uptr_mirror *mirror, unsigned long start,
 		     unsigned long end, int event, unsigned long dropped,
@@ -77,9 +97,10 @@ TRACE_EVENT(uptr_mirror_invalidate,
 			   __entry->event = event;
 			   __entry->dropped = dropped;
 			   __entry->blockable = blockable;),
-	    TP_printk("mirror=%p range=[0x%lx, 0x%lx) event=%d dropped=%lu blockable=%d",
+	    TP_printk("mirror=%p range=[0x%lx, 0x%lx) event=%s dropped=%lu blockable=%d",
 		      __entry->mirror, __entry->start, __entry->end,
-		      __entry->event, __entry->dropped, __entry->blockable)
+		      uptr_show_mmu_event(__entry->event), __entry->dropped,
+		      __entry->blockable)
 );
 
 #endif /* _UPTR_TRACE_H_ */
