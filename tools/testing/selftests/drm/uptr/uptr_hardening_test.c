@@ -46,16 +46,14 @@ FIXTURE(hard) {
 	__u64 max_bytes, max_pages, timeout_ms;
 };
 
+/* The module's job timeout, in ms; 0 if it cannot be read. */
 static __u64 uptr_job_timeout_ms(void)
 {
-	FILE *f = fopen("/sys/module/uptr/parameters/job_timeout_ms", "r");
-	unsigned long long v = 0;
+	long long v;
 
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
+	if (uptr_read_number("/sys/module/uptr/parameters/job_timeout_ms", &v) ||
+	    v < 0)
+		return 0;
 	return v;
 }
 
@@ -405,7 +403,7 @@ TEST_F(hard, munmap_under_overrunning_job_with_steady_submissions)
 }
 
 /* The engine's slice (UPTR_JOB_SLICE), the unit between two stop checks. */
-#define ENGINE_SLICE	(256 * 1024)
+#define ENGINE_SLICE	(256UL * 1024)
 
 /*
  * A job is never failed once its work is done: a FILL of exactly one

@@ -32,17 +32,11 @@
 #define REFCNT		"/sys/module/uptr/refcnt"
 
 /* The module's reference count; -1 when uptr is not a loaded module. */
-static long uptr_module_refcnt(void)
+static long long uptr_module_refcnt(void)
 {
-	FILE *f = fopen(REFCNT, "r");
-	long v = -1;
+	long long v;
 
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return uptr_read_number(REFCNT, &v) ? -1 : v;
 }
 
 /* delete_module("uptr") without waiting. Returns 0 or -errno. */
@@ -76,7 +70,7 @@ FIXTURE_TEARDOWN(module)
  */
 static void module_expect_refusal(struct __test_metadata *_metadata)
 {
-	long refs = uptr_module_refcnt();
+	long long refs = uptr_module_refcnt();
 
 	ASSERT_LT(0, refs);
 	EXPECT_EQ(-EWOULDBLOCK, uptr_module_unload());

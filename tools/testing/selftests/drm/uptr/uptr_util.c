@@ -39,6 +39,19 @@ int uptr_counter_read(const char *file, const char *key, long long *value)
 	return ret;
 }
 
+int uptr_read_number(const char *path, long long *value)
+{
+	FILE *f = fopen(path, "r");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%lld", value) != 1)
+		ret = -EINVAL;
+	fclose(f);
+	return ret;
+}
+
 long uptr_anon_huge_kb(const void *addr)
 {
 	unsigned long a = (unsigned long)addr, start, end;

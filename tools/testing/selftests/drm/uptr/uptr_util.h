@@ -35,6 +35,13 @@ int uptr_counter_read(const char *file, const char *key, long long *value);
 })
 
 /*
+ * Read the number that the file @path (a sysfs attribute, say) holds into
+ * *@value. Returns 0, -errno if it cannot be opened, -EINVAL if it holds
+ * no number.
+ */
+int uptr_read_number(const char *path, long long *value);
+
+/*
  * AnonHugePages, in kB, of the mapping of /proc/self/smaps that contains
  * @addr; -1 if it cannot be read.
  */
