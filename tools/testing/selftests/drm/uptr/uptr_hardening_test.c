@@ -624,17 +624,12 @@ static long long uptr_read_key(const char *path, const char *key)
 	return ret;
 }
 
-static long long uptr_read_number(const char *path)
+/* The number in @path, or -1 if it cannot be read. */
+static long long hard_number(const char *path)
 {
-	long long v = -1;
-	FILE *f = fopen(path, "r");
+	long long v;
 
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return uptr_read_number(path, &v) ? -1 : v;
 }
 
 /*
@@ -721,9 +716,9 @@ TEST_F_TIMEOUT(hard, memcg_limit_gives_enomem_and_leaves_nothing, 120)
 	snprintf(path, sizeof(path), "%s/memory.max", dir);
 	EXPECT_EQ(0, uptr_write_file(path, "0"));
 	snprintf(path, sizeof(path), "%s/memory.current", dir);
-	for (i = 0; i < 100 && uptr_read_number(path); i++)
+	for (i = 0; i < 100 && hard_number(path); i++)
 		usleep(50 * 1000);
-	EXPECT_EQ(0, uptr_read_number(path));
+	EXPECT_EQ(0, hard_number(path));
 	EXPECT_EQ(submitted, uptr_engine_stat("jobs_submitted"));
 	EXPECT_EQ(0, rmdir(dir));
 }
