@@ -376,6 +376,14 @@ static struct uptr_job *uptr_engine_take(struct uptr_engine *engine,
 			job->slice_delay_ms = READ_ONCE(engine->slice_delay_ms);
 			atomic64_inc(&engine->jobs_started);
 		} else {
+			/*
+			 * Whoever claims a job takes it off the queue, and
+			 * run_job queues only unclaimed ones: a claimed job
+			 * here may be freed already.
+			 */
+			drm_WARN_ONCE(&container_of(engine, struct uptr_device,
+						    engine)->drm, 1,
+				      "claimed job in the engine's queue\n");
 			job = ERR_PTR(-EALREADY);
 		}
 	}

@@ -88,6 +88,27 @@ static bool has_vm_flag(const char *flags, const char *f)
 	return false;
 }
 
+/* How long a closed object may take to go once its last job is done. */
+#define OBJECTS_SETTLE_MS	5000
+
+/*
+ * The number of userptr objects of the device once it is @n, or the last
+ * one seen after OBJECTS_SETTLE_MS: a job drops its object references when
+ * the scheduler frees it, a little after its fence signalled.
+ */
+static int objects_settle(const char *dir, int n)
+{
+	long long end = uptr_now_ms() + OBJECTS_SETTLE_MS;
+	int cur;
+
+	for (;;) {
+		cur = uptr_debugfs_objects(dir, 0, NULL);
+		if (cur == n || uptr_now_ms() > end)
+			return cur;
+		usleep(20 * 1000);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* Memory without struct pages                                         */
 /* ------------------------------------------------------------------ */
@@ -155,7 +176,7 @@ static void abuse_intact(struct __test_metadata *_metadata,
 
 	EXPECT_EQ(c->submitted0 + ok_jobs, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, BO_SIZE, 0x31));
-	EXPECT_EQ(c->objs0, uptr_debugfs_objects(c->dir, 0, NULL));
+	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
 	/* The device still reads the buffer through its own handle. */
 	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->bo, 0, c->dbuf, 4 * PAGE,
 		     BO_SIZE, 0);
@@ -498,7 +519,7 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 	}
 	uptr_gem_close(c->fd, h);
 	uptr_gem_close(c->fd, ro);
-	EXPECT_EQ(c->objs0, uptr_debugfs_objects(c->dir, 0, NULL));
+	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
 }
 
 /* ------------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -339,6 +340,8 @@ static pid_t hard_steady_submitter(unsigned long *count)
 
 	if (pid)
 		return pid;
+	/* Never outlive a test that ends early on an assertion. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	fd = uptr_open_render();
 	if (fd < 0 || uptr_bo_create(fd, PAGE, &cmd.dst_handle, &map))
 		_exit(1);

@@ -73,7 +73,7 @@ TEST_F(uptr, max_object_size_is_page_multiple)
 
 	ASSERT_EQ(0, uptr_ioctl(self->fd, DRM_IOCTL_UPTR_GET_PARAM, &p));
 	EXPECT_GE(p.value, (uint64_t)1 << 30);
-	EXPECT_EQ(0, p.value % sysconf(_SC_PAGESIZE));
+	EXPECT_EQ(0ULL, p.value % (uint64_t)sysconf(_SC_PAGESIZE));
 }
 
 TEST_F(uptr, unknown_param_einval)
