@@ -141,14 +141,15 @@ add_path() {
 	git -C "$S" add -f -- "$1"
 }
 
-# The text of the section of uptr.rst titled $1, up to the next title.
+# The text of the section titled $1 (an underlined title) of file $2
+# (default: uptr.rst), up to the next title.
 rst_section() {
 	awk -v t="$1" '
 		$0 == t { on = 1; getline; next }
 		on && /^[-=]+$/ { n--; exit }
 		on { buf[++n] = $0 }
 		END { for (i = 1; i <= n; i++) print buf[i] }' \
-		"$TOP/Documentation/gpu/uptr.rst" | cat -s | sed -e '1{/^$/d}' -e '${/^$/d}'
+		"${2:-$TOP/Documentation/gpu/uptr.rst}" | cat -s | sed -e '1{/^$/d}' -e '${/^$/d}'
 }
 
 # The first literal block (after "::") of that section.
@@ -157,6 +158,14 @@ rst_literal() {
 		!on && /^::$/ { on = 1; next }
 		on && /^[^ ]/ { exit }
 		on { print }' | sed -e '1{/^$/d}' -e '${/^$/d}'
+}
+
+# The output of "$@", which must not be empty: a section renamed or moved
+# must not leave a hole in the cover letter.
+nonempty() {
+	local text
+	text=$("$@") && [ -n "$text" ] || die "cover letter: no text from: $*"
+	printf '%s\n' "$text"
 }
 
 # The result line of the last `make check`, recomputed from its logs.
@@ -253,8 +262,8 @@ desc=$(mktemp)
 trap 'rm -f "$desc"' EXIT
 while IFS= read -r line; do
 	case "$line" in
-	@LOCK_ORDER@) rst_literal 'Lock order' ;;
-	@PERFORMANCE@) rst_section 'Performance' ;;
+	@LOCK_ORDER@) nonempty rst_literal 'Lock order' ;;
+	@PERFORMANCE@) nonempty rst_section 'Benchmark' "$TOP/README" ;;
 	@TEST_RESULTS@) check_result ;;
 	*) printf '%s\n' "$line" ;;
 	esac

@@ -182,7 +182,8 @@ struct drm_uptr_get_param {
  *
  * - -EINVAL: unknown flag, non-zero &drm_uptr_create.extensions or
  *   &drm_uptr_create.pad, zero size, address or size not aligned to
- *   %DRM_UPTR_PARAM_PAGE_SIZE, or address + size overflowing;
+ *   %DRM_UPTR_PARAM_PAGE_SIZE or (on a 32-bit kernel) too large for an
+ *   unsigned long, or address + size overflowing;
  * - -E2BIG: size above %DRM_UPTR_PARAM_MAX_OBJECT_SIZE;
  * - -EFAULT: the range is not in the user address space (access_ok()), or,
  *   with %DRM_UPTR_CREATE_PROBE, not entirely covered by mappings of

@@ -15,7 +15,8 @@
 /**
  * DOC: debugfs
  *
- * Under the device's DRM debugfs directory (``/sys/kernel/debug/dri/<minor>/``):
+ * In the device's DRM debugfs directory, ``/sys/kernel/debug/dri/uptr/``
+ * (named after the platform device; ``dri/<minor>`` are symlinks to it):
  *
  * ``uptr_stats``
  *	device totals of the mirror counters, one ``name value`` pair per

@@ -41,19 +41,23 @@
  *    holding no dma_resv lock (uptr_userptr_populate()); fault injection:
  *    while debugfs ``uptr_submit_stall`` is non-zero, a submission with a
  *    userptr range decrements it and then waits here, holding no lock,
- *    until its first userptr range is invalidated (at most 10 s), so that
- *    a test can force the collision that step 5 must catch;
- * 4. lock every object's dma_resv with drm_exec, reserve a fence slot and
- *    add the implicit dependencies (write: every fence; read: writers);
+ *    until its first userptr range is invalidated (at most
+ *    %UPTR_SUBMIT_STALL_MS), so that a test can force the collision that
+ *    step 5 must catch;
+ * 4. lock every object's dma_resv with drm_exec, reserve a fence slot in
+ *    each (so that adding the fence under the notifier lock in step 6
+ *    allocates nothing) and add the implicit dependencies (write: every
+ *    fence; read: writers);
  * 5. take the device's notifier lock and check with
  *    mmu_interval_read_retry() (uptr_mirror_range_valid_locked()) that no
  *    userptr range was invalidated since step 3; if one was, drop every
  *    lock and go back to step 3, at most %UPTR_SUBMIT_MAX_RETRIES times,
  *    then fail with -EAGAIN;
  * 6. still under the notifier lock: resolve the userptr pages for the
- *    engine from their valid pfns only (a page found not valid is a
- *    collision, as in step 5), arm the job, add its fence to every object's dma_resv (write
- *    or read usage) and push it to the entity;
+ *    engine from their valid pfns only, into arrays allocated before any
+ *    lock (a page found not valid is a collision, as in step 5), arm the
+ *    job, add its fence to every object's dma_resv (write or read usage)
+ *    and push it to the entity;
  * 7. unlock, then publish the fence in the out-syncobj.
  *
  * Lock order: dma_resv (drm_exec, ww class) -> &uptr_device.notifier_lock.

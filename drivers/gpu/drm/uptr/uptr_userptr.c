@@ -33,8 +33,14 @@
  * - &uptr_mirror_ops.device_idle, which waits for every fence in the
  *   object's dma_resv (%DMA_RESV_USAGE_BOOKKEEP), i.e. for every job that
  *   may access the pages;
- * - teardown in the right order: wait for the device, then remove the
- *   notifier;
+ * - teardown in the right order (uptr_userptr_free()): wait for every
+ *   fence in the object's dma_resv, *then* remove the notifier and free
+ *   the chunks (uptr_mirror_fini()). Removing the notifier first would let
+ *   an munmap() or reclaim in between skip the wait for the device, which
+ *   could then write to freed pages. Jobs hold a reference on every object
+ *   they use, so the wait normally finds nothing. Teardown runs at once,
+ *   except from a workqueue, where it is deferred to &uptr_device.free_wq
+ *   (why: see the comment above uptr_userptr_free());
  * - refusal of what a userptr object cannot do: it has no mmap offset
  *   (-EINVAL from the mmap-offset ioctl) and cannot be exported as a
  *   dma-buf (-EPERM), because its pages belong to the user's mapping.
