@@ -118,16 +118,85 @@ static unsigned int uptr_mirror_slot(struct uptr_mirror *mirror,
 	return uptr_mirror_vpn(mirror, pgoff) & (UPTR_MIRROR_CHUNK_PAGES - 1);
 }
 
-/* End (exclusive) of the chunk segment that starts at @pgoff. */
-static unsigned long uptr_mirror_seg_end(struct uptr_mirror *mirror,
-					 unsigned long pgoff,
-					 unsigned long end)
-{
-	unsigned long vpn = uptr_mirror_vpn(mirror, pgoff);
-	unsigned long next = round_up(vpn + 1, UPTR_MIRROR_CHUNK_PAGES);
+/*
+ * struct uptr_mirror_seg - the part of a range of pages in one chunk
+ * @index: the chunk's index in &uptr_mirror.chunks
+ * @pgoff: the part's first page, relative to the start of the mirror
+ * @start: the slot of @pgoff in the chunk
+ * @end: the slot after the part's last page (exclusive)
+ * @range_end: the page after the range's last one (exclusive)
+ */
+struct uptr_mirror_seg {
+	unsigned long index;
+	unsigned long pgoff;
+	unsigned int start;
+	unsigned int end;
+	unsigned long range_end;
+};
 
-	return min(next - uptr_mirror_vpn(mirror, 0), end);
+/* The segment of the pages [@pgoff, @end) that starts at @pgoff. */
+static struct uptr_mirror_seg uptr_mirror_seg_at(struct uptr_mirror *mirror,
+						 unsigned long pgoff,
+						 unsigned long end)
+{
+	unsigned int slot = uptr_mirror_slot(mirror, pgoff);
+
+	return (struct uptr_mirror_seg) {
+		.index = uptr_mirror_chunk_index(mirror, pgoff),
+		.pgoff = pgoff,
+		.start = slot,
+		.end = slot + min(end - pgoff, UPTR_MIRROR_CHUNK_PAGES - slot),
+		.range_end = end,
+	};
 }
+
+/* The segment of the pages [@start, @end) in chunk @index, which they reach. */
+static struct uptr_mirror_seg uptr_mirror_seg_in(struct uptr_mirror *mirror,
+						 unsigned long index,
+						 unsigned long start,
+						 unsigned long end)
+{
+	unsigned long chunk_start = 0;
+
+	/* Page 0 lies in chunk 0; every later chunk starts at its slot 0. */
+	if (index)
+		chunk_start = (index << UPTR_MIRROR_CHUNK_SHIFT) -
+			      uptr_mirror_slot(mirror, 0);
+	return uptr_mirror_seg_at(mirror, max(start, chunk_start), end);
+}
+
+/* Set @seg to the first segment of [@start, @end); NULL if it is empty. */
+static struct uptr_mirror_seg *
+uptr_mirror_seg_first(struct uptr_mirror_seg *seg, struct uptr_mirror *mirror,
+		      unsigned long start, unsigned long end)
+{
+	*seg = uptr_mirror_seg_at(mirror, start, end);
+	return start < end ? seg : NULL;
+}
+
+/* The segment after @seg, from slot 0 of the next chunk; NULL past the end. */
+static struct uptr_mirror_seg *uptr_mirror_seg_next(struct uptr_mirror_seg *seg)
+{
+	seg->pgoff += seg->end - seg->start;
+	if (seg->pgoff >= seg->range_end)
+		return NULL;
+	seg->index++;
+	seg->start = 0;
+	seg->end = min(seg->range_end - seg->pgoff, UPTR_MIRROR_CHUNK_PAGES);
+	return seg;
+}
+
+/*
+ * uptr_mirror_for_each_seg - walk the pages [@start, @end) chunk by chunk
+ * @mirror: the mirror
+ * @seg: a &struct uptr_mirror_seg, set to each segment in turn
+ * @start: first page, relative to the start of the mirror
+ * @end: the page after the last one (exclusive)
+ */
+#define uptr_mirror_for_each_seg(mirror, seg, start, end)		\
+	for (struct uptr_mirror_seg *__seg =				\
+		uptr_mirror_seg_first(&(seg), mirror, start, end);	\
+	     __seg; __seg = uptr_mirror_seg_next(__seg))
 
 /*
  * Update the valid counts after @chunk's bitmap changed, a word at a time.
@@ -374,19 +443,19 @@ static int uptr_mirror_hmm_fault(struct uptr_mirror *mirror,
 }
 
 /*
- * Fault in and commit the pages of [@first, @last), which lie in one chunk.
- * On success *@seqp is a sequence at which they were all valid.
+ * Fault in and commit the pages of segment @seg. On success *@seqp is a
+ * sequence at which they were all valid.
  */
 static int uptr_mirror_fault_chunk(struct uptr_mirror *mirror,
-				   unsigned long first, unsigned long last,
+				   const struct uptr_mirror_seg *seg,
 				   unsigned long *pfns, struct folio **folios,
 				   unsigned long *seqp)
 {
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct mm_struct *mm = mirror->notifier.mm;
-	unsigned int s0 = uptr_mirror_slot(mirror, first);
-	unsigned int s1 = uptr_mirror_slot(mirror, last - 1) + 1;
+	unsigned int s0 = seg->start;
+	unsigned int s1 = seg->end;
 	struct uptr_mirror_chunk *chunk;
 	struct hmm_range range = {
 		.notifier = &mirror->notifier,
@@ -399,12 +468,11 @@ static int uptr_mirror_fault_chunk(struct uptr_mirror *mirror,
 	unsigned int a, b;
 	int ret;
 
-	chunk = uptr_mirror_get_chunk(mirror,
-				      uptr_mirror_chunk_index(mirror, first));
+	chunk = uptr_mirror_get_chunk(mirror, seg->index);
 	if (IS_ERR(chunk))
 		return PTR_ERR(chunk);
 	/* Virtual page number of slot 0 of this chunk. */
-	base = uptr_mirror_vpn(mirror, first) - s0;
+	base = uptr_mirror_vpn(mirror, seg->pgoff) - s0;
 
 again:
 	if (fatal_signal_pending(current))
@@ -518,15 +586,15 @@ int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
 			 unsigned long npages, unsigned long *seq)
 {
 	struct mm_struct *mm = mirror->notifier.mm;
-	unsigned long pos, end, seg_end, s, first_seq = 0;
+	unsigned long s, first_seq = 0;
 	struct folio **folios = NULL;
+	struct uptr_mirror_seg seg;
 	unsigned long *pfns;
 	int ret = 0;
 
 	if (!npages || pgoff >= mirror->npages ||
 	    npages > mirror->npages - pgoff)
 		return -EINVAL;
-	end = pgoff + npages;
 
 	pfns = kvmalloc_array(UPTR_MIRROR_CHUNK_PAGES, sizeof(*pfns),
 			      UPTR_GFP_USER);
@@ -545,13 +613,11 @@ int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
 		ret = -EFAULT;
 		goto out_free_folios;
 	}
-	for (pos = pgoff; pos < end; pos = seg_end) {
-		seg_end = uptr_mirror_seg_end(mirror, pos, end);
-		ret = uptr_mirror_fault_chunk(mirror, pos, seg_end, pfns,
-					      folios, &s);
+	uptr_mirror_for_each_seg(mirror, seg, pgoff, pgoff + npages) {
+		ret = uptr_mirror_fault_chunk(mirror, &seg, pfns, folios, &s);
 		if (ret)
 			break;
-		if (pos == pgoff)
+		if (seg.pgoff == pgoff)
 			first_seq = s;
 	}
 	mmput(mm);
@@ -583,7 +649,8 @@ bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
 				    unsigned long pgoff, unsigned long npages,
 				    unsigned long seq)
 {
-	unsigned long pos, end = pgoff + npages, seg_end;
+	struct uptr_mirror_chunk *chunk;
+	struct uptr_mirror_seg seg;
 
 	lockdep_assert_held(mirror->lock);
 
@@ -592,18 +659,10 @@ bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
 	if (!mmu_interval_read_retry(&mirror->notifier, seq))
 		return true;
 
-	for (pos = pgoff; pos < end; pos = seg_end) {
-		struct uptr_mirror_chunk *chunk;
-		unsigned int s0, s1;
-
-		seg_end = uptr_mirror_seg_end(mirror, pos, end);
-		chunk = xa_load(&mirror->chunks,
-				uptr_mirror_chunk_index(mirror, pos));
-		if (!chunk)
-			return false;
-		s0 = uptr_mirror_slot(mirror, pos);
-		s1 = uptr_mirror_slot(mirror, seg_end - 1) + 1;
-		if (find_next_zero_bit(chunk->valid, s1, s0) < s1)
+	uptr_mirror_for_each_seg(mirror, seg, pgoff, pgoff + npages) {
+		chunk = xa_load(&mirror->chunks, seg.index);
+		if (!chunk ||
+		    find_next_zero_bit(chunk->valid, seg.end, seg.start) < seg.end)
 			return false;
 	}
 	return true;
@@ -657,24 +716,20 @@ bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 				  unsigned long pgoff, unsigned long npages,
 				  struct page **pages)
 {
-	unsigned long pos, end = pgoff + npages, seg_end;
+	struct uptr_mirror_chunk *chunk;
+	struct uptr_mirror_seg seg;
+	unsigned int slot;
 
 	lockdep_assert_held(mirror->lock);
 
 	if (mirror->dead || pgoff >= mirror->npages ||
 	    npages > mirror->npages - pgoff)
 		return false;
-	for (pos = pgoff; pos < end; pos = seg_end) {
-		struct uptr_mirror_chunk *chunk;
-		unsigned int slot;
-
-		seg_end = uptr_mirror_seg_end(mirror, pos, end);
-		chunk = xa_load(&mirror->chunks,
-				uptr_mirror_chunk_index(mirror, pos));
+	uptr_mirror_for_each_seg(mirror, seg, pgoff, pgoff + npages) {
+		chunk = xa_load(&mirror->chunks, seg.index);
 		if (!chunk)
 			return false;
-		slot = uptr_mirror_slot(mirror, pos);
-		for (; pos < seg_end; pos++, slot++) {
+		for (slot = seg.start; slot < seg.end; slot++) {
 			if (!test_bit(slot, chunk->valid))
 				return false;
 			*pages++ = hmm_pfn_to_page(chunk->pfns[slot]);
@@ -683,51 +738,40 @@ bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 	return true;
 }
 
+/* Is any page of [@start, @end) valid? */
 static bool uptr_mirror_has_valid(struct uptr_mirror *mirror,
-				  unsigned long first, unsigned long last)
+				  unsigned long start, unsigned long end)
 {
-	unsigned long pos, seg_end;
+	struct uptr_mirror_chunk *chunk;
+	struct uptr_mirror_seg seg;
 
-	for (pos = first; pos < last; pos = seg_end) {
-		struct uptr_mirror_chunk *chunk;
-		unsigned int s0, s1;
-
-		seg_end = uptr_mirror_seg_end(mirror, pos, last);
-		chunk = xa_load(&mirror->chunks,
-				uptr_mirror_chunk_index(mirror, pos));
-		if (!chunk || !chunk->nvalid)
-			continue;
-		s0 = uptr_mirror_slot(mirror, pos);
-		s1 = uptr_mirror_slot(mirror, seg_end - 1) + 1;
-		if (find_next_bit(chunk->valid, s1, s0) < s1)
+	uptr_mirror_for_each_seg(mirror, seg, start, end) {
+		chunk = xa_load(&mirror->chunks, seg.index);
+		if (chunk && chunk->nvalid &&
+		    find_next_bit(chunk->valid, seg.end, seg.start) < seg.end)
 			return true;
 	}
 	return false;
 }
 
+/*
+ * Invalidate [@start, @end) at sequence @cur_seq. Only the chunks that
+ * exist are visited. Return: how many valid pages were dropped.
+ */
 static unsigned long uptr_mirror_drop(struct uptr_mirror *mirror,
-				      unsigned long first, unsigned long last,
+				      unsigned long start, unsigned long end,
 				      unsigned long cur_seq)
 {
-	unsigned long vpn0 = uptr_mirror_vpn(mirror, 0);
-	unsigned long index, dropped = 0;
 	struct uptr_mirror_chunk *chunk;
+	unsigned long index, dropped = 0;
+	struct uptr_mirror_seg seg;
 
 	xa_for_each_range(&mirror->chunks, index, chunk,
-			  uptr_mirror_chunk_index(mirror, first),
-			  uptr_mirror_chunk_index(mirror, last - 1)) {
-		unsigned long cstart, cfirst, clast;
-		unsigned int s0, s1;
-
+			  uptr_mirror_chunk_index(mirror, start),
+			  uptr_mirror_chunk_index(mirror, end - 1)) {
+		seg = uptr_mirror_seg_in(mirror, index, start, end);
 		chunk->seq = cur_seq;
-		/* The part of [first, last) that lies in this chunk. */
-		cstart = (vpn0 >> UPTR_MIRROR_CHUNK_SHIFT) + index;
-		cstart <<= UPTR_MIRROR_CHUNK_SHIFT;
-		cfirst = cstart > vpn0 ? max(first, cstart - vpn0) : first;
-		clast = uptr_mirror_seg_end(mirror, cfirst, last);
-		s0 = uptr_mirror_slot(mirror, cfirst);
-		s1 = uptr_mirror_slot(mirror, clast - 1) + 1;
-		bitmap_clear(chunk->valid, s0, s1 - s0);
+		bitmap_clear(chunk->valid, seg.start, seg.end - seg.start);
 		dropped += uptr_mirror_chunk_recount(mirror, chunk);
 	}
 	return dropped;
@@ -740,21 +784,22 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	struct uptr_mirror *mirror =
 		container_of(notifier, struct uptr_mirror, notifier);
 	bool blockable = mmu_notifier_range_blockable(range);
-	unsigned long start = max(range->start, mirror->start);
-	unsigned long end = min(range->end, mirror->start +
-				(mirror->npages << PAGE_SHIFT));
-	unsigned long first, last, dropped = 0;
+	unsigned long addr = max(range->start, mirror->start);
+	unsigned long addr_end = min(range->end, mirror->start +
+				     (mirror->npages << PAGE_SHIFT));
+	unsigned long start, end, dropped = 0;
 
-	if (start >= end)
+	if (addr >= addr_end)
 		return true;
-	first = (start - mirror->start) >> PAGE_SHIFT;
-	last = (end - mirror->start + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	/* The pages of the mirror that [addr, addr_end) touches. */
+	start = (addr - mirror->start) >> PAGE_SHIFT;
+	end = (addr_end - mirror->start + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
 	if (blockable) {
 		mutex_lock(mirror->lock);
 	} else if (!mutex_trylock(mirror->lock)) {
 		goto refuse;
-	} else if ((uptr_mirror_has_valid(mirror, first, last) ||
+	} else if ((uptr_mirror_has_valid(mirror, start, end) ||
 		    mirror->waiting) && mirror->ops &&
 		   !mirror->ops->device_idle(mirror, false)) {
 		mutex_unlock(mirror->lock);
@@ -762,7 +807,7 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	}
 
 	mmu_interval_set_seq(notifier, cur_seq);
-	dropped = uptr_mirror_drop(mirror, first, last, cur_seq);
+	dropped = uptr_mirror_drop(mirror, start, end, cur_seq);
 	if (range->event == MMU_NOTIFY_RELEASE)
 		mirror->dead = true;
 	if (blockable)
@@ -772,7 +817,7 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	uptr_mirror_count(mirror, UPTR_STAT_INVALIDATIONS, 1);
 	uptr_mirror_count(mirror, UPTR_STAT_PAGES_INVALIDATED, dropped);
 	uptr_mirror_count_event(mirror, range->event);
-	trace_uptr_mirror_invalidate(mirror, start, end, range->event,
+	trace_uptr_mirror_invalidate(mirror, addr, addr_end, range->event,
 				     dropped, blockable);
 
 	if (blockable) {
@@ -791,7 +836,7 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 
 refuse:
 	uptr_mirror_count(mirror, UPTR_STAT_NONBLOCK_REFUSALS, 1);
-	trace_uptr_mirror_invalidate(mirror, start, end, range->event, 0,
+	trace_uptr_mirror_invalidate(mirror, addr, addr_end, range->event, 0,
 				     false);
 	return false;
 }
