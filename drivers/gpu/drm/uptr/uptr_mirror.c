@@ -278,25 +278,51 @@ static bool uptr_mirror_collided(struct uptr_mirror *mirror,
 }
 
 /*
- * Mark every folio of @npages faulted pfns dirty, following the rules in
- * the DOC above. Return: 0, or -EAGAIN if the span was invalidated first.
+ * struct uptr_mirror_fault - the fault-in of one segment
+ * @mirror: the mirror
+ * @chunk: the segment's chunk
+ * @seg: the segment
+ * @span: the part of @seg from its first to its last page that was not
+ *	valid at @range.notifier_seq: what is faulted in and committed
+ * @range: hmm_range_fault()'s arguments for @span, its pfns in a buffer of
+ *	%UPTR_MIRROR_CHUNK_PAGES entries
+ * @folios: %UPTR_MIRROR_CHUNK_PAGES entries for uptr_mirror_dirty(), or
+ *	NULL for a read-only mirror
+ * @timeout: when hmm_range_fault() returning -EBUSY stops being retried
+ * @uffd_rounds: faults of a userfaultfd range that held pages back
  */
-static int uptr_mirror_dirty(struct uptr_mirror *mirror,
-			     struct uptr_mirror_chunk *chunk,
-			     unsigned long seq, unsigned long first_vpn,
-			     const unsigned long *pfns, unsigned long npages,
-			     struct folio **folios)
+struct uptr_mirror_fault {
+	struct uptr_mirror *mirror;
+	struct uptr_mirror_chunk *chunk;
+	struct uptr_mirror_seg seg;
+	struct uptr_mirror_seg span;
+	struct hmm_range range;
+	struct folio **folios;
+	unsigned long timeout;
+	unsigned int uffd_rounds;
+};
+
+/*
+ * Mark every folio of the faulted span @f->span dirty, following the rules
+ * in the DOC above. Return: 0, or -EAGAIN if the span was invalidated first.
+ */
+static int uptr_mirror_dirty(struct uptr_mirror_fault *f)
 {
+	unsigned long start_vpn = uptr_mirror_vpn(f->mirror, f->span.pgoff);
+	unsigned long npages = f->span.end - f->span.start;
+	const unsigned long *pfns = f->range.hmm_pfns;
+	struct uptr_mirror *mirror = f->mirror;
+	struct folio **folios = f->folios;
 	unsigned long i, nr = 0;
 
 	mutex_lock(mirror->lock);
-	if (uptr_mirror_collided(mirror, chunk, seq)) {
+	if (uptr_mirror_collided(mirror, f->chunk, f->range.notifier_seq)) {
 		mutex_unlock(mirror->lock);
 		return -EAGAIN;
 	}
 	for (i = 0; i < npages; ) {
 		unsigned long nr_map = 1UL << hmm_pfn_to_map_order(pfns[i]);
-		unsigned long vpn = first_vpn + i;
+		unsigned long vpn = start_vpn + i;
 		struct folio *folio = page_folio(hmm_pfn_to_page(pfns[i]));
 
 		/* Skip the rest of a PMD (or larger) mapping of one folio. */
@@ -443,85 +469,101 @@ static int uptr_mirror_hmm_fault(struct uptr_mirror *mirror,
 }
 
 /*
- * Fault in and commit the pages of segment @seg. On success *@seqp is a
- * sequence at which they were all valid.
+ * Take a sequence's view of the valid bits (the caller read the sequence
+ * just before taking the lock): narrow @f->span to the pages of @f->seg from
+ * the first to the last one that is not valid, and @f->range to @f->span.
+ * An empty @f->span means every page is valid at that sequence.
+ * Return: 0, or -EFAULT once the mm is gone.
  */
-static int uptr_mirror_fault_chunk(struct uptr_mirror *mirror,
-				   const struct uptr_mirror_seg *seg,
-				   unsigned long *pfns, struct folio **folios,
-				   unsigned long *seqp)
+static int uptr_mirror_narrow_locked(struct uptr_mirror_fault *f)
 {
-	unsigned long timeout = jiffies +
-				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	const unsigned long *valid = f->chunk->valid;
+	struct uptr_mirror *mirror = f->mirror;
+	unsigned int start, end;
+
+	lockdep_assert_held(mirror->lock);
+
+	if (mirror->dead)
+		return -EFAULT;
+	start = find_next_zero_bit(valid, f->seg.end, f->seg.start);
+	for (end = f->seg.end; end > start && test_bit(end - 1, valid); end--)
+		;
+
+	f->span = f->seg;
+	f->span.pgoff += start - f->seg.start;
+	f->span.start = start;
+	f->span.end = end;
+	f->range.start = mirror->start + (f->span.pgoff << PAGE_SHIFT);
+	f->range.end = f->range.start + ((end - start) << PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * The fault loop: narrow @f->span at a new sequence, then fault it in with
+ * hmm_range_fault(). -EBUSY (a racing invalidation) is tried again until
+ * @f->timeout, then gives -EAGAIN; a userfaultfd range that still holds
+ * pages back is tried again after a short sleep, %UPTR_MIRROR_UFFD_ROUNDS
+ * times in all, then gives -EFAULT.
+ * Return: 0 with the pfns of @f->span in @f->range (none if the span is
+ * empty); -EINTR, -EFAULT, -EPERM, -EAGAIN or -ENOMEM.
+ */
+static int uptr_mirror_fault_span(struct uptr_mirror_fault *f)
+{
+	struct uptr_mirror *mirror = f->mirror;
 	struct mm_struct *mm = mirror->notifier.mm;
-	unsigned int s0 = seg->start;
-	unsigned int s1 = seg->end;
-	struct uptr_mirror_chunk *chunk;
-	struct hmm_range range = {
-		.notifier = &mirror->notifier,
-		.hmm_pfns = pfns,
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (mirror->writable ? HMM_PFN_REQ_WRITE : 0),
-	};
-	unsigned int retries = 0, uffd_rounds = 0;
-	unsigned long base, seq;
-	unsigned int a, b;
+	unsigned int npages;
 	int ret;
 
-	chunk = uptr_mirror_get_chunk(mirror, seg->index);
-	if (IS_ERR(chunk))
-		return PTR_ERR(chunk);
-	/* Virtual page number of slot 0 of this chunk. */
-	base = uptr_mirror_vpn(mirror, seg->pgoff) - s0;
-
-again:
-	if (fatal_signal_pending(current))
-		return -EINTR;
-	seq = mmu_interval_read_begin(&mirror->notifier);
-
-	/* Narrow the span to the first..last page that is not valid. */
-	mutex_lock(mirror->lock);
-	if (mirror->dead) {
+	for (;;) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		f->range.notifier_seq = mmu_interval_read_begin(&mirror->notifier);
+		mutex_lock(mirror->lock);
+		ret = uptr_mirror_narrow_locked(f);
 		mutex_unlock(mirror->lock);
-		return -EFAULT;
-	}
-	a = find_next_zero_bit(chunk->valid, s1, s0);
-	if (a >= s1) {
-		mutex_unlock(mirror->lock);
-		*seqp = seq;
-		return 0;
-	}
-	for (b = s1; b > a && test_bit(b - 1, chunk->valid); b--)
-		;
-	mutex_unlock(mirror->lock);
+		npages = f->span.end - f->span.start;
+		if (ret || !npages)
+			return ret;
 
-	range.notifier_seq = seq;
-	range.start = (base + a) << PAGE_SHIFT;
-	range.end = (base + b) << PAGE_SHIFT;
-
-	ret = mmap_read_lock_killable(mm);
-	if (ret)
-		return ret;
-	ret = uptr_mirror_hmm_fault(mirror, &range);
-	mmap_read_unlock(mm);
-	trace_uptr_mirror_fault(mirror, range.start, b - a, ret);
-	if (ret == -EAGAIN) {
-		/* A userfaultfd range still has pages the device cannot get. */
-		if (++uffd_rounds >= UPTR_MIRROR_UFFD_ROUNDS)
-			return -EFAULT;
-		usleep_range(1000, 2000);
-		goto again;
-	}
-	if (ret == -EBUSY) {
-		uptr_mirror_count(mirror, UPTR_STAT_BUSY_RETRIES, 1);
-		if (time_after(jiffies, timeout))
-			return -EAGAIN;
-		goto again;
+		ret = mmap_read_lock_killable(mm);
+		if (ret)
+			return ret;
+		ret = uptr_mirror_hmm_fault(mirror, &f->range);
+		mmap_read_unlock(mm);
+		trace_uptr_mirror_fault(mirror, f->range.start, npages, ret);
+		if (ret != -EAGAIN && ret != -EBUSY)
+			break;
+		if (ret == -EAGAIN) {
+			if (++f->uffd_rounds >= UPTR_MIRROR_UFFD_ROUNDS)
+				return -EFAULT;
+			usleep_range(1000, 2000);
+		} else {
+			uptr_mirror_count(mirror, UPTR_STAT_BUSY_RETRIES, 1);
+			if (time_after(jiffies, f->timeout))
+				return -EAGAIN;
+		}
 	}
 	if (ret)
 		return ret;
 	uptr_mirror_count(mirror, UPTR_STAT_FAULT_CALLS, 1);
-	uptr_mirror_count(mirror, UPTR_STAT_PAGES_FAULTED, b - a);
+	uptr_mirror_count(mirror, UPTR_STAT_PAGES_FAULTED, npages);
+	return 0;
+}
+
+/*
+ * The commit step: for a writable mirror mark the folios of @f->span dirty,
+ * then, under the notifier lock, copy its pfns in and mark them valid,
+ * unless an invalidation hit the chunk since @f->range.notifier_seq.
+ * Return: 0, or -EAGAIN after such a collision: the span must be faulted
+ * in again.
+ */
+static int uptr_mirror_commit(struct uptr_mirror_fault *f)
+{
+	struct uptr_mirror *mirror = f->mirror;
+	struct uptr_mirror_chunk *chunk = f->chunk;
+	unsigned long seq = f->range.notifier_seq;
+	unsigned int npages = f->span.end - f->span.start;
+	int ret;
 
 #if IS_ENABLED(CONFIG_DRM_UPTR_KUNIT_TEST)
 	if (mirror->test_after_fault)
@@ -529,33 +571,76 @@ again:
 #endif
 
 	if (mirror->writable) {
-		ret = uptr_mirror_dirty(mirror, chunk, seq, base + a, pfns,
-					b - a, folios);
+		ret = uptr_mirror_dirty(f);
 		if (ret)
-			goto retry;
+			return ret;
 	}
 
 	mutex_lock(mirror->lock);
 	if (uptr_mirror_collided(mirror, chunk, seq)) {
 		mutex_unlock(mirror->lock);
-		goto retry;
+		return -EAGAIN;
 	}
-	memcpy(&chunk->pfns[a], pfns, (b - a) * sizeof(*pfns));
-	bitmap_set(chunk->valid, a, b - a);
+	memcpy(&chunk->pfns[f->span.start], f->range.hmm_pfns,
+	       npages * sizeof(*chunk->pfns));
+	bitmap_set(chunk->valid, f->span.start, npages);
 	uptr_mirror_chunk_recount(mirror, chunk);
 	mutex_unlock(mirror->lock);
 
 	uptr_mirror_count(mirror, UPTR_STAT_COMMITS, 1);
-	trace_uptr_mirror_commit(mirror, range.start, range.end, seq);
-	*seqp = seq;
+	trace_uptr_mirror_commit(mirror, f->range.start, f->range.end, seq);
 	return 0;
+}
 
-retry:
-	uptr_mirror_count(mirror, UPTR_STAT_RETRIES, 1);
-	trace_uptr_mirror_retry(mirror, range.start, range.end, retries + 1);
-	if (++retries > UPTR_MIRROR_MAX_RETRIES)
-		return -EAGAIN;
-	goto again;
+/*
+ * Fault in and commit the pages of segment @seg that are not valid, into
+ * the scratch buffers @pfns and @folios (%UPTR_MIRROR_CHUNK_PAGES entries
+ * each; @folios only for a writable mirror). A commit that collided with
+ * an invalidation faults the span again, %UPTR_MIRROR_MAX_RETRIES times at
+ * most. On success *@seqp is a sequence at which every page was valid.
+ * Return: 0, or as uptr_mirror_fault_span(), with -EAGAIN also after too
+ * many collisions.
+ */
+static int uptr_mirror_fault_chunk(struct uptr_mirror *mirror,
+				   const struct uptr_mirror_seg *seg,
+				   unsigned long *pfns, struct folio **folios,
+				   unsigned long *seqp)
+{
+	struct uptr_mirror_fault f = {
+		.mirror = mirror,
+		.seg = *seg,
+		.range = {
+			.notifier = &mirror->notifier,
+			.hmm_pfns = pfns,
+			.default_flags = HMM_PFN_REQ_FAULT |
+				(mirror->writable ? HMM_PFN_REQ_WRITE : 0),
+		},
+		.folios = folios,
+		.timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT),
+	};
+	unsigned int retries = 0;
+	int ret;
+
+	f.chunk = uptr_mirror_get_chunk(mirror, seg->index);
+	if (IS_ERR(f.chunk))
+		return PTR_ERR(f.chunk);
+
+	for (;;) {
+		ret = uptr_mirror_fault_span(&f);
+		if (ret || f.span.start == f.span.end)
+			break;
+		ret = uptr_mirror_commit(&f);
+		if (ret != -EAGAIN)
+			break;
+		uptr_mirror_count(mirror, UPTR_STAT_RETRIES, 1);
+		trace_uptr_mirror_retry(mirror, f.range.start, f.range.end,
+					++retries);
+		if (retries > UPTR_MIRROR_MAX_RETRIES)
+			break;
+	}
+	if (!ret)
+		*seqp = f.range.notifier_seq;
+	return ret;
 }
 
 /**
