@@ -78,6 +78,13 @@
  * dirty, unlocked and released, with no lock held that an invalidation
  * takes; the commit re-checks the sequence afterwards. See
  * Documentation/gpu/uptr.rst for why this keeps device writes.
+ *
+ * **Locking.** The notifier lock, &uptr_mirror.lock, is taken with
+ * mutex_lock(); only a non-blockable invalidation trylocks it. A function
+ * whose name ends in ``_locked`` must be called with it held, and asserts
+ * that with lockdep_assert_held(); every other function takes it where it
+ * needs it and must be called without it. Nothing is allocated, faulted
+ * in or waited for under it.
  */
 
 static void uptr_mirror_count(struct uptr_mirror *mirror,
@@ -200,10 +207,11 @@ static struct uptr_mirror_seg *uptr_mirror_seg_next(struct uptr_mirror_seg *seg)
 
 /*
  * Update the valid counts after @chunk's bitmap changed, a word at a time.
- * Return: how many valid pages the chunk lost. Context: notifier lock.
+ * Return: how many valid pages the chunk lost.
  */
-static unsigned int uptr_mirror_chunk_recount(struct uptr_mirror *mirror,
-					      struct uptr_mirror_chunk *chunk)
+static unsigned int
+uptr_mirror_chunk_recount_locked(struct uptr_mirror *mirror,
+				 struct uptr_mirror_chunk *chunk)
 {
 	unsigned int n = bitmap_weight(chunk->valid, UPTR_MIRROR_CHUNK_PAGES);
 	unsigned int lost = chunk->nvalid > n ? chunk->nvalid - n : 0;
@@ -260,13 +268,13 @@ err_free_chunk:
 }
 
 /*
- * Did an invalidation that hit @chunk run since @seq was read? Checked
- * under the notifier lock, which the invalidate callback holds while it
- * updates the notifier's and the chunk's sequence.
+ * Did an invalidation that hit @chunk run since @seq was read? The
+ * invalidate callback holds the notifier lock while it updates the
+ * notifier's and the chunk's sequence.
  */
-static bool uptr_mirror_collided(struct uptr_mirror *mirror,
-				 struct uptr_mirror_chunk *chunk,
-				 unsigned long seq)
+static bool uptr_mirror_collided_locked(struct uptr_mirror *mirror,
+					struct uptr_mirror_chunk *chunk,
+					unsigned long seq)
 {
 	lockdep_assert_held(mirror->lock);
 
@@ -316,7 +324,8 @@ static int uptr_mirror_dirty(struct uptr_mirror_fault *f)
 	unsigned long i, nr = 0;
 
 	mutex_lock(mirror->lock);
-	if (uptr_mirror_collided(mirror, f->chunk, f->range.notifier_seq)) {
+	if (uptr_mirror_collided_locked(mirror, f->chunk,
+					f->range.notifier_seq)) {
 		mutex_unlock(mirror->lock);
 		return -EAGAIN;
 	}
@@ -577,14 +586,14 @@ static int uptr_mirror_commit(struct uptr_mirror_fault *f)
 	}
 
 	mutex_lock(mirror->lock);
-	if (uptr_mirror_collided(mirror, chunk, seq)) {
+	if (uptr_mirror_collided_locked(mirror, chunk, seq)) {
 		mutex_unlock(mirror->lock);
 		return -EAGAIN;
 	}
 	memcpy(&chunk->pfns[f->span.start], f->range.hmm_pfns,
 	       npages * sizeof(*chunk->pfns));
 	bitmap_set(chunk->valid, f->span.start, npages);
-	uptr_mirror_chunk_recount(mirror, chunk);
+	uptr_mirror_chunk_recount_locked(mirror, chunk);
 	mutex_unlock(mirror->lock);
 
 	uptr_mirror_count(mirror, UPTR_STAT_COMMITS, 1);
@@ -824,12 +833,13 @@ bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 }
 
 /* Is any page of [@start, @end) valid? */
-static bool uptr_mirror_has_valid(struct uptr_mirror *mirror,
-				  unsigned long start, unsigned long end)
+static bool uptr_mirror_has_valid_locked(struct uptr_mirror *mirror,
+					 unsigned long start, unsigned long end)
 {
 	struct uptr_mirror_chunk *chunk;
 	struct uptr_mirror_seg seg;
 
+	lockdep_assert_held(mirror->lock);
 	uptr_mirror_for_each_seg(mirror, seg, start, end) {
 		chunk = xa_load(&mirror->chunks, seg.index);
 		if (chunk && chunk->nvalid &&
@@ -843,25 +853,54 @@ static bool uptr_mirror_has_valid(struct uptr_mirror *mirror,
  * Invalidate [@start, @end) at sequence @cur_seq. Only the chunks that
  * exist are visited. Return: how many valid pages were dropped.
  */
-static unsigned long uptr_mirror_drop(struct uptr_mirror *mirror,
-				      unsigned long start, unsigned long end,
-				      unsigned long cur_seq)
+static unsigned long uptr_mirror_drop_locked(struct uptr_mirror *mirror,
+					     unsigned long start,
+					     unsigned long end,
+					     unsigned long cur_seq)
 {
 	struct uptr_mirror_chunk *chunk;
 	unsigned long index, dropped = 0;
 	struct uptr_mirror_seg seg;
 
+	lockdep_assert_held(mirror->lock);
 	xa_for_each_range(&mirror->chunks, index, chunk,
 			  uptr_mirror_chunk_index(mirror, start),
 			  uptr_mirror_chunk_index(mirror, end - 1)) {
 		seg = uptr_mirror_seg_in(mirror, index, start, end);
 		chunk->seq = cur_seq;
 		bitmap_clear(chunk->valid, seg.start, seg.end - seg.start);
-		dropped += uptr_mirror_chunk_recount(mirror, chunk);
+		dropped += uptr_mirror_chunk_recount_locked(mirror, chunk);
 	}
 	return dropped;
 }
 
+/*
+ * Take the notifier lock for an invalidation of [@start, @end). A
+ * non-blockable one only trylocks, and gives up while the device may use
+ * pages of the range, or pages that a blockable invalidation dropped and
+ * still waits for the device to be done with.
+ * Return: true with the lock held, false without.
+ */
+static bool uptr_mirror_lock_invalidate(struct uptr_mirror *mirror,
+					unsigned long start, unsigned long end,
+					bool blockable)
+{
+	if (blockable) {
+		mutex_lock(mirror->lock);
+		return true;
+	}
+	if (!mutex_trylock(mirror->lock))
+		return false;
+	if ((uptr_mirror_has_valid_locked(mirror, start, end) ||
+	     mirror->waiting) && mirror->ops &&
+	    !mirror->ops->device_idle(mirror, false)) {
+		mutex_unlock(mirror->lock);
+		return false;
+	}
+	return true;
+}
+
+/* The interval notifier callback: see "Invalidation" in the DOC above. */
 static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 				   const struct mmu_notifier_range *range,
 				   unsigned long cur_seq)
@@ -872,7 +911,7 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	unsigned long addr = max(range->start, mirror->start);
 	unsigned long addr_end = min(range->end, mirror->start +
 				     (mirror->npages << PAGE_SHIFT));
-	unsigned long start, end, dropped = 0;
+	unsigned long start, end, dropped;
 
 	if (addr >= addr_end)
 		return true;
@@ -880,19 +919,14 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	start = (addr - mirror->start) >> PAGE_SHIFT;
 	end = (addr_end - mirror->start + PAGE_SIZE - 1) >> PAGE_SHIFT;
 
-	if (blockable) {
-		mutex_lock(mirror->lock);
-	} else if (!mutex_trylock(mirror->lock)) {
-		goto refuse;
-	} else if ((uptr_mirror_has_valid(mirror, start, end) ||
-		    mirror->waiting) && mirror->ops &&
-		   !mirror->ops->device_idle(mirror, false)) {
-		mutex_unlock(mirror->lock);
-		goto refuse;
+	if (!uptr_mirror_lock_invalidate(mirror, start, end, blockable)) {
+		uptr_mirror_count(mirror, UPTR_STAT_NONBLOCK_REFUSALS, 1);
+		trace_uptr_mirror_invalidate(mirror, addr, addr_end,
+					     range->event, 0, false);
+		return false;
 	}
-
 	mmu_interval_set_seq(notifier, cur_seq);
-	dropped = uptr_mirror_drop(mirror, start, end, cur_seq);
+	dropped = uptr_mirror_drop_locked(mirror, start, end, cur_seq);
 	if (range->event == MMU_NOTIFY_RELEASE)
 		mirror->dead = true;
 	if (blockable)
@@ -918,12 +952,6 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 		mutex_unlock(mirror->lock);
 	}
 	return true;
-
-refuse:
-	uptr_mirror_count(mirror, UPTR_STAT_NONBLOCK_REFUSALS, 1);
-	trace_uptr_mirror_invalidate(mirror, addr, addr_end, range->event, 0,
-				     false);
-	return false;
 }
 
 static const struct mmu_interval_notifier_ops uptr_mirror_notifier_ops = {

@@ -205,31 +205,11 @@ int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
 		      unsigned long size);
 
 /**
- * uptr_mirror_lock() - take the notifier lock
- * @mirror: the mirror
- *
- * Context: Process context; may sleep. Nothing may be allocated until
- * uptr_mirror_unlock().
- */
-static inline void uptr_mirror_lock(struct uptr_mirror *mirror)
-{
-	mutex_lock(mirror->lock);
-}
-
-/**
- * uptr_mirror_unlock() - release the notifier lock
- * @mirror: the mirror
- */
-static inline void uptr_mirror_unlock(struct uptr_mirror *mirror)
-{
-	mutex_unlock(mirror->lock);
-}
-
-/**
  * uptr_mirror_stat_read() - read one counter
  * @mirror: the mirror
  * @stat: which counter
  *
+ * Context: Any context; takes no lock.
  * Return: the counter's current value.
  */
 static inline u64 uptr_mirror_stat_read(struct uptr_mirror *mirror,

@@ -37,13 +37,13 @@ static void uptr_expect_pages(struct kunit *test, struct uptr_mirror *mirror,
 	unsigned long i;
 
 	KUNIT_ASSERT_NOT_NULL(test, ok);
-	uptr_mirror_lock(mirror);
+	mutex_lock(mirror->lock);
 	for (i = 0; i < n; i++) {
 		struct page *page = uptr_mirror_page_locked(mirror, first + i);
 
 		ok[i] = page && uptr_test_page_has(page, seed + i);
 	}
-	uptr_mirror_unlock(mirror);
+	mutex_unlock(mirror->lock);
 
 	for (i = 0; i < n; i++)
 		KUNIT_EXPECT_TRUE_MSG(test, ok[i], "page %lu: missing or wrong data",
@@ -56,9 +56,9 @@ static bool uptr_range_valid(struct uptr_mirror *mirror, unsigned long first,
 {
 	bool valid;
 
-	uptr_mirror_lock(mirror);
+	mutex_lock(mirror->lock);
 	valid = uptr_mirror_range_valid_locked(mirror, first, n, seq);
-	uptr_mirror_unlock(mirror);
+	mutex_unlock(mirror->lock);
 	return valid;
 }
 
@@ -67,9 +67,9 @@ static bool uptr_page_valid(struct uptr_mirror *mirror, unsigned long pgoff)
 {
 	bool valid;
 
-	uptr_mirror_lock(mirror);
+	mutex_lock(mirror->lock);
 	valid = uptr_mirror_page_locked(mirror, pgoff);
-	uptr_mirror_unlock(mirror);
+	mutex_unlock(mirror->lock);
 	return valid;
 }
 
@@ -79,10 +79,10 @@ static bool uptr_page_dirty(struct uptr_mirror *mirror, unsigned long pgoff)
 	struct page *page;
 	bool dirty;
 
-	uptr_mirror_lock(mirror);
+	mutex_lock(mirror->lock);
 	page = uptr_mirror_page_locked(mirror, pgoff);
 	dirty = page && folio_test_dirty(page_folio(page));
-	uptr_mirror_unlock(mirror);
+	mutex_unlock(mirror->lock);
 	return dirty;
 }
 
