@@ -3,6 +3,8 @@
  * Copyright (C) 2026 The uptr authors
  */
 
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/hmm.h>
@@ -563,10 +565,12 @@ static int uptr_mirror_fault_span(struct uptr_mirror_fault *f)
  * The commit step: for a writable mirror mark the folios of @f->span dirty,
  * then, under the notifier lock, copy its pfns in and mark them valid,
  * unless an invalidation hit the chunk since @f->range.notifier_seq.
+ * Called with no lock held, so a KUnit test can redirect it to make an
+ * invalidation race the commit (kunit_activate_static_stub()).
  * Return: 0, or -EAGAIN after such a collision: the span must be faulted
  * in again.
  */
-static int uptr_mirror_commit(struct uptr_mirror_fault *f)
+VISIBLE_IF_KUNIT int uptr_mirror_commit(struct uptr_mirror_fault *f)
 {
 	struct uptr_mirror *mirror = f->mirror;
 	struct uptr_mirror_chunk *chunk = f->chunk;
@@ -574,10 +578,7 @@ static int uptr_mirror_commit(struct uptr_mirror_fault *f)
 	unsigned int npages = f->span.end - f->span.start;
 	int ret;
 
-#if IS_ENABLED(CONFIG_DRM_UPTR_KUNIT_TEST)
-	if (mirror->test_after_fault)
-		mirror->test_after_fault(mirror);
-#endif
+	KUNIT_STATIC_STUB_REDIRECT(uptr_mirror_commit, f);
 
 	if (mirror->writable) {
 		ret = uptr_mirror_dirty(f);

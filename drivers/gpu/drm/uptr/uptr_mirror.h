@@ -175,15 +175,6 @@ struct uptr_mirror {
 	struct uptr_mirror_stats stats;
 	/** @totals: counters to add to as well (the device's), or NULL */
 	struct uptr_mirror_stats *totals;
-#if IS_ENABLED(CONFIG_DRM_UPTR_KUNIT_TEST)
-	/**
-	 * @test_after_fault: KUnit hook run after hmm_range_fault() and
-	 * before the commit, with no lock held, to inject a race.
-	 */
-	void (*test_after_fault)(struct uptr_mirror *mirror);
-	/** @test_priv: data for @test_after_fault */
-	void *test_priv;
-#endif
 };
 
 int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
@@ -217,5 +208,11 @@ static inline u64 uptr_mirror_stat_read(struct uptr_mirror *mirror,
 {
 	return atomic64_read(&mirror->stats.stat[stat]);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* For KUnit: the commit step, which a test may redirect. */
+struct uptr_mirror_fault;
+int uptr_mirror_commit(struct uptr_mirror_fault *f);
+#endif
 
 #endif /* _UPTR_MIRROR_H_ */

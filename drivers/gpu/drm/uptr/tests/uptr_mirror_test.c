@@ -3,6 +3,7 @@
  * Copyright (C) 2026 The uptr authors
  */
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
@@ -19,7 +20,10 @@
  * Each test owns a user address space (kunit_vm_mmap(), or its own mm when
  * the mm must go away) and checks, through the mirror's counters and the
  * bytes of the committed pages, that fault-in, commit, retry, range-granular
- * invalidation, mm teardown and dirty marking behave as documented.
+ * invalidation, mm teardown and dirty marking behave as documented. An
+ * invalidation is made to race a commit by redirecting uptr_mirror_commit()
+ * to a KUnit static stub (kunit_activate_static_stub()) that changes the
+ * mapping first.
  */
 
 #define STAT(m, s)	uptr_mirror_stat_read(m, UPTR_STAT_##s)
@@ -116,23 +120,63 @@ static void uptr_mirror_test_fault_commit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, uptr_mirror_populate(mirror, 0, 0, NULL), -EINVAL);
 }
 
+/**
+ * struct uptr_race_ctx - an mm operation that races every commit
+ * @test: the test
+ * @addr: start of the mirrored range
+ * @npages: pages in it
+ * @calls: commits so far
+ * @race: what to do before each commit, once @calls counts it
+ */
 struct uptr_race_ctx {
 	struct kunit *test;
 	unsigned long addr;
 	unsigned long npages;
 	int calls;
+	void (*race)(struct uptr_race_ctx *ctx);
 };
 
 /*
- * Runs between hmm_range_fault() and the commit: replace the whole range
- * with new anonymous memory holding a new pattern, once.
+ * Replaces uptr_mirror_commit(), which runs after hmm_range_fault() with
+ * no lock held: run the race, then the real commit, with the redirection
+ * off for the call (it would call this function again).
  */
-static void uptr_race_hook(struct uptr_mirror *mirror)
+static int uptr_race_commit(struct uptr_mirror_fault *f)
 {
-	struct uptr_race_ctx *ctx = mirror->test_priv;
+	struct kunit *test = kunit_get_current_test();
+	struct uptr_race_ctx *ctx = test->priv;
+	int ret;
+
+	ctx->calls++;
+	ctx->race(ctx);
+	kunit_deactivate_static_stub(test, uptr_mirror_commit);
+	ret = uptr_mirror_commit(f);
+	kunit_activate_static_stub(test, uptr_mirror_commit, uptr_race_commit);
+	return ret;
+}
+
+/* Make @ctx race every commit of the fault-ins that follow. */
+static void uptr_race_start(struct kunit *test, struct uptr_race_ctx *ctx)
+{
+	test->priv = ctx;
+	kunit_activate_static_stub(test, uptr_mirror_commit, uptr_race_commit);
+}
+
+static void uptr_race_stop(struct kunit *test)
+{
+	kunit_deactivate_static_stub(test, uptr_mirror_commit);
+	test->priv = NULL;
+}
+
+/*
+ * Before the first commit: replace the whole range with new anonymous
+ * memory holding a new pattern.
+ */
+static void uptr_race_replace(struct uptr_race_ctx *ctx)
+{
 	unsigned long len = ctx->npages << PAGE_SHIFT, addr;
 
-	if (ctx->calls++)
+	if (ctx->calls > 1)
 		return;
 	KUNIT_ASSERT_EQ(ctx->test, vm_munmap(ctx->addr, len), 0);
 	addr = vm_mmap(NULL, ctx->addr, len, PROT_READ | PROT_WRITE,
@@ -143,18 +187,18 @@ static void uptr_race_hook(struct uptr_mirror *mirror)
 
 static void uptr_mirror_test_race_retry(struct kunit *test)
 {
-	struct uptr_race_ctx ctx = { .test = test, .npages = 8 };
+	struct uptr_race_ctx ctx = { .test = test, .npages = 8,
+				     .race = uptr_race_replace };
 	struct uptr_mirror *mirror;
 	unsigned long seq;
 
 	ctx.addr = uptr_test_map(test, ctx.npages, PROT_READ | PROT_WRITE);
 	uptr_test_fill(test, ctx.addr, ctx.npages, 0x1000);
 	mirror = uptr_test_mirror(test, ctx.addr, ctx.npages, true);
-	mirror->test_after_fault = uptr_race_hook;
-	mirror->test_priv = &ctx;
 
+	uptr_race_start(test, &ctx);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, ctx.npages, &seq), 0);
-	mirror->test_after_fault = NULL;
+	uptr_race_stop(test);
 
 	/* The first fault-in raced the munmap: exactly one retry. */
 	KUNIT_EXPECT_EQ(test, ctx.calls, 2);
@@ -167,13 +211,11 @@ static void uptr_mirror_test_race_retry(struct kunit *test)
 	uptr_expect_pages(test, mirror, 0, ctx.npages, 0x2000);
 }
 
-/* Runs between fault and commit: invalidate page @npages - 1, every time. */
-static void uptr_far_race_hook(struct uptr_mirror *mirror)
+/* Before every commit: invalidate page @npages - 1. */
+static void uptr_race_far(struct uptr_race_ctx *ctx)
 {
-	struct uptr_race_ctx *ctx = mirror->test_priv;
 	unsigned long last = ctx->addr + ((ctx->npages - 1) << PAGE_SHIFT);
 
-	ctx->calls++;
 	KUNIT_ASSERT_EQ(ctx->test, vm_munmap(last, PAGE_SIZE), 0);
 	KUNIT_ASSERT_EQ(ctx->test, vm_mmap(NULL, last, PAGE_SIZE,
 					   PROT_READ | PROT_WRITE,
@@ -190,7 +232,8 @@ static void uptr_far_race_hook(struct uptr_mirror *mirror)
 static void uptr_mirror_test_seq_wrap(struct kunit *test)
 {
 	struct uptr_race_ctx ctx = { .test = test,
-				     .npages = 2 * UPTR_MIRROR_CHUNK_PAGES };
+				     .npages = 2 * UPTR_MIRROR_CHUNK_PAGES,
+				     .race = uptr_race_far };
 	struct uptr_mirror *mirror;
 	unsigned long seq;
 
@@ -198,12 +241,11 @@ static void uptr_mirror_test_seq_wrap(struct kunit *test)
 	mirror = uptr_test_mirror(test, ctx.addr, ctx.npages, false);
 	/* What the sequence reads after about LONG_MAX invalidations. */
 	WRITE_ONCE(mirror->notifier.invalidate_seq, (ULONG_MAX >> 1) + 2);
-	mirror->test_after_fault = uptr_far_race_hook;
-	mirror->test_priv = &ctx;
 
 	/* The first page lies in the first chunk, the last one in another. */
+	uptr_race_start(test, &ctx);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 1, &seq), 0);
-	mirror->test_after_fault = NULL;
+	uptr_race_stop(test);
 
 	/* The race happened (an invalidation between fault and commit)... */
 	KUNIT_EXPECT_EQ(test, ctx.calls, 1);
@@ -434,14 +476,22 @@ static void uptr_mirror_test_dirty(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, STAT(rw, FOLIOS_DIRTIED), 0);
 }
 
+/**
+ * struct uptr_idle_ctx - a mirror whose device is busy or idle at will
+ * @mirror: the mirror
+ * @busy: the device uses the mirror's pages until a wait for it
+ * @waits: waits for the device
+ */
 struct uptr_idle_ctx {
+	struct uptr_mirror mirror;
 	bool busy;
 	int waits;
 };
 
 static bool uptr_test_device_idle(struct uptr_mirror *mirror, bool wait)
 {
-	struct uptr_idle_ctx *ctx = mirror->test_priv;
+	struct uptr_idle_ctx *ctx =
+		container_of(mirror, struct uptr_idle_ctx, mirror);
 
 	if (wait) {
 		ctx->waits++;
@@ -473,12 +523,13 @@ static bool uptr_invalidate_direct(struct uptr_mirror *mirror,
 static void uptr_mirror_test_nonblockable(struct kunit *test)
 {
 	unsigned long addr = uptr_test_map(test, 8, PROT_READ | PROT_WRITE);
-	struct uptr_idle_ctx ctx = { .busy = true };
+	struct uptr_idle_ctx *ctx;
 	struct uptr_mirror *mirror;
 
-	mirror = kunit_kzalloc(test, sizeof(*mirror), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, mirror);
-	mirror->test_priv = &ctx;
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->busy = true;
+	mirror = &ctx->mirror;
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, current->mm, addr,
 					       8 << PAGE_SHIFT, true, NULL,
 					       &uptr_test_ops, NULL), 0);
@@ -495,15 +546,15 @@ static void uptr_mirror_test_nonblockable(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 4);
 
 	/* Mapped and idle: succeeds and drops the pages. */
-	ctx.busy = false;
+	ctx->busy = false;
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 2, false));
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 2);
-	KUNIT_EXPECT_EQ(test, ctx.waits, 0);
+	KUNIT_EXPECT_EQ(test, ctx->waits, 0);
 
 	/* Blockable with a busy device: waits for it. */
-	ctx.busy = true;
+	ctx->busy = true;
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 8, true));
-	KUNIT_EXPECT_EQ(test, ctx.waits, 1);
+	KUNIT_EXPECT_EQ(test, ctx->waits, 1);
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 0);
 	KUNIT_EXPECT_EQ(test, STAT(mirror, NONBLOCK_REFUSALS), 1);
 
