@@ -962,13 +962,7 @@ static const struct mmu_interval_notifier_ops uptr_mirror_notifier_ops = {
 /**
  * uptr_mirror_init() - start mirroring a range of an address space
  * @mirror: the mirror, zeroed by the caller
- * @mm: the address space, with a user reference held by the caller
- * @start: first address, page aligned
- * @size: length in bytes, page aligned, not zero
- * @writable: the device may write the pages
- * @lock: the notifier lock to share, or NULL for one of its own
- * @ops: callbacks into the device, or NULL for none
- * @totals: counters to add this mirror's events to, or NULL
+ * @desc: the address space, range, access and device of the mirror
  *
  * No page is faulted in: see uptr_mirror_populate().
  *
@@ -976,20 +970,18 @@ static const struct mmu_interval_notifier_ops uptr_mirror_notifier_ops = {
  * notifier), so the caller must not hold it.
  * Return: 0, or a negative errno from mmu_interval_notifier_insert().
  */
-int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
-		     unsigned long start, unsigned long size, bool writable,
-		     struct mutex *lock, const struct uptr_mirror_ops *ops,
-		     struct uptr_mirror_stats *totals)
+int uptr_mirror_init(struct uptr_mirror *mirror,
+		     const struct uptr_mirror_desc *desc)
 {
 	int ret;
 
-	mirror->start = start;
-	mirror->npages = size >> PAGE_SHIFT;
-	mirror->writable = writable;
-	mirror->ops = ops;
-	mirror->totals = totals;
+	mirror->start = desc->start;
+	mirror->npages = desc->size >> PAGE_SHIFT;
+	mirror->writable = desc->writable;
+	mirror->ops = desc->ops;
+	mirror->totals = desc->totals;
 	mutex_init(&mirror->own_lock);
-	mirror->lock = lock ?: &mirror->own_lock;
+	mirror->lock = desc->lock ?: &mirror->own_lock;
 	xa_init(&mirror->chunks);
 
 	/*
@@ -1003,7 +995,8 @@ int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
 		fs_reclaim_release(GFP_KERNEL);
 	}
 
-	ret = mmu_interval_notifier_insert(&mirror->notifier, mm, start, size,
+	ret = mmu_interval_notifier_insert(&mirror->notifier, desc->mm,
+					   desc->start, desc->size,
 					   &uptr_mirror_notifier_ops);
 	if (ret) {
 		mutex_destroy(&mirror->own_lock);

@@ -177,10 +177,30 @@ struct uptr_mirror {
 	struct uptr_mirror_stats *totals;
 };
 
-int uptr_mirror_init(struct uptr_mirror *mirror, struct mm_struct *mm,
-		     unsigned long start, unsigned long size, bool writable,
-		     struct mutex *lock, const struct uptr_mirror_ops *ops,
-		     struct uptr_mirror_stats *totals);
+/**
+ * struct uptr_mirror_desc - the mirror that uptr_mirror_init() sets up
+ *
+ * Only read by uptr_mirror_init(): it may live on the caller's stack.
+ */
+struct uptr_mirror_desc {
+	/** @mm: the address space, with a user reference held by the caller */
+	struct mm_struct *mm;
+	/** @start: first address, page aligned */
+	unsigned long start;
+	/** @size: length in bytes, page aligned, not zero */
+	unsigned long size;
+	/** @writable: the device may write the pages */
+	bool writable;
+	/** @ops: callbacks into the device, or NULL for none */
+	const struct uptr_mirror_ops *ops;
+	/** @lock: the notifier lock to share, or NULL for one of its own */
+	struct mutex *lock;
+	/** @totals: counters to add this mirror's events to, or NULL */
+	struct uptr_mirror_stats *totals;
+};
+
+int uptr_mirror_init(struct uptr_mirror *mirror,
+		     const struct uptr_mirror_desc *desc);
 void uptr_mirror_fini(struct uptr_mirror *mirror);
 int uptr_mirror_populate(struct uptr_mirror *mirror, unsigned long pgoff,
 			 unsigned long npages, unsigned long *seq);

@@ -178,18 +178,25 @@ int uptr_userptr_check_args(const struct drm_uptr_create *args,
 struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
 					 const struct drm_uptr_create *args)
 {
+	struct uptr_mirror_desc desc = {
+		.mm = current->mm,
+		.size = args->user_size,
+		.writable = !(args->flags & DRM_UPTR_CREATE_READ_ONLY),
+		.ops = &uptr_userptr_mirror_ops,
+		.lock = &udev->notifier_lock,
+		.totals = &udev->stats,
+	};
 	struct uptr_userptr *uobj;
-	unsigned long start;
 	int ret;
 
-	ret = uptr_userptr_check_args(args, &start);
+	ret = uptr_userptr_check_args(args, &desc.start);
 	if (ret)
 		return ERR_PTR(ret);
 	if (!current->mm)
 		return ERR_PTR(-EFAULT);
 
 	if (args->flags & DRM_UPTR_CREATE_PROBE) {
-		ret = uptr_mirror_probe(current->mm, start, args->user_size);
+		ret = uptr_mirror_probe(current->mm, desc.start, desc.size);
 		if (ret)
 			return ERR_PTR(ret);
 	}
@@ -203,11 +210,7 @@ struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
 	INIT_WORK(&uobj->free_work, uptr_userptr_free_work);
 	drm_gem_private_object_init(&udev->drm, &uobj->base, args->user_size);
 
-	ret = uptr_mirror_init(&uobj->mirror, current->mm, start,
-			       args->user_size,
-			       !(args->flags & DRM_UPTR_CREATE_READ_ONLY),
-			       &udev->notifier_lock, &uptr_userptr_mirror_ops,
-			       &udev->stats);
+	ret = uptr_mirror_init(&uobj->mirror, &desc);
 	if (ret)
 		goto err_release_gem;
 

@@ -154,13 +154,17 @@ KUNIT_DEFINE_ACTION_WRAPPER(uptr_test_mirror_fini, uptr_mirror_fini,
 struct uptr_mirror *uptr_test_mirror(struct kunit *test, unsigned long addr,
 				     unsigned long npages, bool writable)
 {
+	struct uptr_mirror_desc desc = {
+		.mm = current->mm,
+		.start = addr,
+		.size = npages << PAGE_SHIFT,
+		.writable = writable,
+	};
 	struct uptr_mirror *mirror;
 
 	mirror = kunit_kzalloc(test, sizeof(*mirror), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mirror);
-	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, current->mm, addr,
-					       npages << PAGE_SHIFT, writable,
-					       NULL, NULL, NULL), 0);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, &desc), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
 							uptr_test_mirror_fini,
 							mirror), 0);
