@@ -93,8 +93,7 @@ static void uptr_mirror_count(struct uptr_mirror *mirror,
 			      enum uptr_mirror_stat stat, u64 n)
 {
 	atomic64_add(n, &mirror->stats.stat[stat]);
-	if (mirror->totals)
-		atomic64_add(n, &mirror->totals->stat[stat]);
+	atomic64_add(n, &mirror->totals->stat[stat]);
 }
 
 static void uptr_mirror_count_event(struct uptr_mirror *mirror,
@@ -103,8 +102,7 @@ static void uptr_mirror_count_event(struct uptr_mirror *mirror,
 	if (event >= UPTR_MIRROR_NR_EVENTS)
 		return;
 	atomic64_inc(&mirror->stats.events[event]);
-	if (mirror->totals)
-		atomic64_inc(&mirror->totals->events[event]);
+	atomic64_inc(&mirror->totals->events[event]);
 }
 
 /* Absolute page frame of the virtual address of @pgoff in the range. */
@@ -893,7 +891,7 @@ static bool uptr_mirror_lock_invalidate(struct uptr_mirror *mirror,
 	if (!mutex_trylock(mirror->lock))
 		return false;
 	if ((uptr_mirror_has_valid_locked(mirror, start, end) ||
-	     mirror->waiting) && mirror->ops &&
+	     mirror->waiting) &&
 	    !mirror->ops->device_idle(mirror, false)) {
 		mutex_unlock(mirror->lock);
 		return false;
@@ -946,8 +944,7 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 		 * invalidation may have dropped the pages and still be
 		 * waiting for the device that uses them.
 		 */
-		if (mirror->ops)
-			mirror->ops->device_idle(mirror, true);
+		mirror->ops->device_idle(mirror, true);
 		mutex_lock(mirror->lock);
 		mirror->waiting--;
 		mutex_unlock(mirror->lock);
@@ -973,15 +970,12 @@ static const struct mmu_interval_notifier_ops uptr_mirror_notifier_ops = {
 int uptr_mirror_init(struct uptr_mirror *mirror,
 		     const struct uptr_mirror_desc *desc)
 {
-	int ret;
-
 	mirror->start = desc->start;
 	mirror->npages = desc->size >> PAGE_SHIFT;
 	mirror->writable = desc->writable;
 	mirror->ops = desc->ops;
 	mirror->totals = desc->totals;
-	mutex_init(&mirror->own_lock);
-	mirror->lock = desc->lock ?: &mirror->own_lock;
+	mirror->lock = desc->lock;
 	xa_init(&mirror->chunks);
 
 	/*
@@ -995,14 +989,9 @@ int uptr_mirror_init(struct uptr_mirror *mirror,
 		fs_reclaim_release(GFP_KERNEL);
 	}
 
-	ret = mmu_interval_notifier_insert(&mirror->notifier, desc->mm,
-					   desc->start, desc->size,
-					   &uptr_mirror_notifier_ops);
-	if (ret) {
-		mutex_destroy(&mirror->own_lock);
-		return ret;
-	}
-	return 0;
+	return mmu_interval_notifier_insert(&mirror->notifier, desc->mm,
+					    desc->start, desc->size,
+					    &uptr_mirror_notifier_ops);
 }
 
 /**
@@ -1024,7 +1013,6 @@ void uptr_mirror_fini(struct uptr_mirror *mirror)
 		kfree(chunk);
 	}
 	xa_destroy(&mirror->chunks);
-	mutex_destroy(&mirror->own_lock);
 }
 
 /**

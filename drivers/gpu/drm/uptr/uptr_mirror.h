@@ -143,9 +143,9 @@ struct uptr_mirror {
 	/** @writable: the device may write; constant */
 	bool writable;
 	/**
-	 * @lock: the notifier lock, either @own_lock or one shared by all
-	 * mirrors of a device (so that a submission can check several
-	 * mirrors and publish its fences atomically). Taken by the
+	 * @lock: the notifier lock, the device's, shared by all its
+	 * mirrors (so that a submission can check several mirrors and
+	 * publish its fences atomically). Taken by the
 	 * invalidate callback, which may run from direct reclaim, so no
 	 * memory may be allocated with it held, and by the commit path,
 	 * which re-checks the notifier sequence under it. Protects the
@@ -154,8 +154,6 @@ struct uptr_mirror {
 	 * hmm_range_fault(), folio_lock() or a wait for the device.
 	 */
 	struct mutex *lock;
-	/** @own_lock: the notifier lock when none is shared */
-	struct mutex own_lock;
 	/**
 	 * @chunks: &struct uptr_mirror_chunk by chunk index. Entries are
 	 * inserted without @lock (xarray's own lock) and only removed at
@@ -173,7 +171,7 @@ struct uptr_mirror {
 	unsigned int waiting;
 	/** @stats: this mirror's counters */
 	struct uptr_mirror_stats stats;
-	/** @totals: counters to add to as well (the device's), or NULL */
+	/** @totals: counters to add to as well, the device's */
 	struct uptr_mirror_stats *totals;
 };
 
@@ -191,11 +189,11 @@ struct uptr_mirror_desc {
 	unsigned long size;
 	/** @writable: the device may write the pages */
 	bool writable;
-	/** @ops: callbacks into the device, or NULL for none */
+	/** @ops: callbacks into the device */
 	const struct uptr_mirror_ops *ops;
-	/** @lock: the notifier lock to share, or NULL for one of its own */
+	/** @lock: the device's notifier lock, shared by its mirrors */
 	struct mutex *lock;
-	/** @totals: counters to add this mirror's events to, or NULL */
+	/** @totals: the device's counters, to add this mirror's events to */
 	struct uptr_mirror_stats *totals;
 };
 

@@ -138,6 +138,63 @@ bool uptr_test_page_has(struct page *page, u32 value)
 	return ok;
 }
 
+static bool uptr_test_always_idle(struct uptr_mirror *mirror, bool wait)
+{
+	return true;
+}
+
+static const struct uptr_mirror_ops uptr_test_idle_ops = {
+	.device_idle = uptr_test_always_idle,
+};
+
+/* What a device gives its mirrors: here, one mirror's own. */
+struct uptr_test_mirror_owner {
+	struct mutex lock;	/* the notifier lock */
+	struct uptr_mirror_stats totals;
+};
+
+/* mutex_destroy() as a KUnit action */
+KUNIT_DEFINE_ACTION_WRAPPER(uptr_test_mutex_destroy, mutex_destroy, struct mutex *);
+
+/**
+ * uptr_test_mirror_desc() - describe a test mirror of part of @mm
+ * @test: the test; owns the notifier lock and totals until it ends
+ * @mm: the address space
+ * @addr: start address
+ * @npages: size in pages
+ * @writable: whether the device may write
+ *
+ * The mirror gets a notifier lock and totals of its own, and a device that
+ * is always idle; a test that needs another device sets
+ * &uptr_mirror_desc.ops.
+ *
+ * Return: the description, for uptr_mirror_init().
+ */
+struct uptr_mirror_desc uptr_test_mirror_desc(struct kunit *test,
+					      struct mm_struct *mm,
+					      unsigned long addr,
+					      unsigned long npages,
+					      bool writable)
+{
+	struct uptr_test_mirror_owner *owner;
+
+	owner = kunit_kzalloc(test, sizeof(*owner), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, owner);
+	mutex_init(&owner->lock);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							uptr_test_mutex_destroy,
+							&owner->lock), 0);
+	return (struct uptr_mirror_desc) {
+		.mm = mm,
+		.start = addr,
+		.size = npages << PAGE_SHIFT,
+		.writable = writable,
+		.ops = &uptr_test_idle_ops,
+		.lock = &owner->lock,
+		.totals = &owner->totals,
+	};
+}
+
 KUNIT_DEFINE_ACTION_WRAPPER(uptr_test_mirror_fini, uptr_mirror_fini,
 			    struct uptr_mirror *);
 
@@ -154,14 +211,10 @@ KUNIT_DEFINE_ACTION_WRAPPER(uptr_test_mirror_fini, uptr_mirror_fini,
 struct uptr_mirror *uptr_test_mirror(struct kunit *test, unsigned long addr,
 				     unsigned long npages, bool writable)
 {
-	struct uptr_mirror_desc desc = {
-		.mm = current->mm,
-		.start = addr,
-		.size = npages << PAGE_SHIFT,
-		.writable = writable,
-	};
+	struct uptr_mirror_desc desc;
 	struct uptr_mirror *mirror;
 
+	desc = uptr_test_mirror_desc(test, current->mm, addr, npages, writable);
 	mirror = kunit_kzalloc(test, sizeof(*mirror), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mirror);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, &desc), 0);

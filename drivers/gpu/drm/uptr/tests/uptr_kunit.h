@@ -10,9 +10,10 @@
 
 #include <kunit/test.h>
 
+#include "../uptr_mirror.h"
+
 struct mm_struct;
 struct uptr_device;
-struct uptr_mirror;
 
 struct uptr_device *uptr_test_device(struct kunit *test);
 
@@ -23,6 +24,11 @@ unsigned long uptr_test_map(struct kunit *test, unsigned long npages,
 void uptr_test_fill(struct kunit *test, unsigned long addr,
 		    unsigned long npages, u32 seed);
 bool uptr_test_page_has(struct page *page, u32 value);
+struct uptr_mirror_desc uptr_test_mirror_desc(struct kunit *test,
+					      struct mm_struct *mm,
+					      unsigned long addr,
+					      unsigned long npages,
+					      bool writable);
 struct uptr_mirror *uptr_test_mirror(struct kunit *test, unsigned long addr,
 				     unsigned long npages, bool writable);
 

@@ -418,17 +418,15 @@ static void uptr_mirror_test_no_access(struct kunit *test)
 static void uptr_mirror_test_mm_gone(struct kunit *test)
 {
 	struct mm_struct *mm = uptr_test_mm_alloc(test);
-	struct uptr_mirror_desc desc = {
-		.mm = mm,
-		.size = 8 << PAGE_SHIFT,
-		.writable = true,
-	};
+	struct uptr_mirror_desc desc;
 	struct uptr_mirror *mirror;
+	unsigned long addr;
 
 	uptr_test_switch_mm(NULL, mm);
-	desc.start = vm_mmap(NULL, 0, desc.size, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(desc.start));
+	addr = vm_mmap(NULL, 0, 8 << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(addr));
+	desc = uptr_test_mirror_desc(test, mm, addr, 8, true);
 	mirror = kunit_kzalloc(test, sizeof(*mirror), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mirror);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, &desc), 0);
@@ -526,15 +524,12 @@ static bool uptr_invalidate_direct(struct uptr_mirror *mirror,
 static void uptr_mirror_test_nonblockable(struct kunit *test)
 {
 	unsigned long addr = uptr_test_map(test, 8, PROT_READ | PROT_WRITE);
-	struct uptr_mirror_desc desc = {
-		.mm = current->mm,
-		.start = addr,
-		.size = 8 << PAGE_SHIFT,
-		.writable = true,
-		.ops = &uptr_test_ops,
-	};
+	struct uptr_mirror_desc desc;
 	struct uptr_idle_ctx *ctx;
 	struct uptr_mirror *mirror;
+
+	desc = uptr_test_mirror_desc(test, current->mm, addr, 8, true);
+	desc.ops = &uptr_test_ops;
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
