@@ -59,7 +59,7 @@
  * then is the span faulted again, up to %UPTR_MIRROR_MAX_RETRIES times, then
  * -EAGAIN is returned so that userspace restarts the ioctl. Only after the
  * check passed are pfns copied in and marked valid, and only valid pfns are
- * ever turned into pages (uptr_mirror_page_locked()).
+ * ever turned into pages (uptr_mirror_get_pages_locked()).
  *
  * **Invalidation** (the interval notifier callback) takes the notifier lock,
  * calls mmu_interval_set_seq(), records the sequence in every chunk it
@@ -759,32 +759,6 @@ bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
 			return false;
 	}
 	return true;
-}
-
-/**
- * uptr_mirror_page_locked() - the page backing one valid page of the range
- * @mirror: the mirror
- * @pgoff: the page, relative to the start of the range
- *
- * Context: &uptr_mirror.lock held. The page may only be used by the device
- * until the next invalidation of it, which waits for the device.
- * Return: the page, or NULL if it is not valid.
- */
-struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
-				     unsigned long pgoff)
-{
-	struct uptr_mirror_chunk *chunk;
-	unsigned int slot;
-
-	lockdep_assert_held(mirror->lock);
-
-	if (pgoff >= mirror->npages || mirror->dead)
-		return NULL;
-	chunk = xa_load(&mirror->chunks, uptr_mirror_chunk_index(mirror, pgoff));
-	slot = uptr_mirror_slot(mirror, pgoff);
-	if (!chunk || !test_bit(slot, chunk->valid))
-		return NULL;
-	return hmm_pfn_to_page(chunk->pfns[slot]);
 }
 
 /**

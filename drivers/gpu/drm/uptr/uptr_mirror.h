@@ -208,8 +208,6 @@ bool uptr_mirror_range_valid_locked(struct uptr_mirror *mirror,
 bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 				  unsigned long pgoff, unsigned long npages,
 				  struct page **pages);
-struct page *uptr_mirror_page_locked(struct uptr_mirror *mirror,
-				     unsigned long pgoff);
 int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
 		      unsigned long size);
 

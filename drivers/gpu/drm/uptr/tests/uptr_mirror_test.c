@@ -29,6 +29,17 @@
 #define STAT(m, s)	uptr_mirror_stat_read(m, UPTR_STAT_##s)
 #define EVENTS(m, e)	atomic64_read(&(m)->stats.events[MMU_NOTIFY_##e])
 
+/* The page backing valid page @pgoff, or NULL; under the notifier lock. */
+static struct page *uptr_page_locked(struct uptr_mirror *mirror,
+				     unsigned long pgoff)
+{
+	struct page *page;
+
+	if (!uptr_mirror_get_pages_locked(mirror, pgoff, 1, &page))
+		return NULL;
+	return page;
+}
+
 /*
  * Check that page i of [first, first + n) holds seed + i. Nothing is
  * asserted under the notifier lock: a failing KUnit expectation allocates,
@@ -43,7 +54,7 @@ static void uptr_expect_pages(struct kunit *test, struct uptr_mirror *mirror,
 	KUNIT_ASSERT_NOT_NULL(test, ok);
 	mutex_lock(mirror->lock);
 	for (i = 0; i < n; i++) {
-		struct page *page = uptr_mirror_page_locked(mirror, first + i);
+		struct page *page = uptr_page_locked(mirror, first + i);
 
 		ok[i] = page && uptr_test_page_has(page, seed + i);
 	}
@@ -72,7 +83,7 @@ static bool uptr_page_valid(struct uptr_mirror *mirror, unsigned long pgoff)
 	bool valid;
 
 	mutex_lock(mirror->lock);
-	valid = uptr_mirror_page_locked(mirror, pgoff);
+	valid = uptr_page_locked(mirror, pgoff);
 	mutex_unlock(mirror->lock);
 	return valid;
 }
@@ -84,7 +95,7 @@ static bool uptr_page_dirty(struct uptr_mirror *mirror, unsigned long pgoff)
 	bool dirty;
 
 	mutex_lock(mirror->lock);
-	page = uptr_mirror_page_locked(mirror, pgoff);
+	page = uptr_page_locked(mirror, pgoff);
 	dirty = page && folio_test_dirty(page_folio(page));
 	mutex_unlock(mirror->lock);
 	return dirty;
