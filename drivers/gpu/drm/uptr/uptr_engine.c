@@ -55,6 +55,9 @@
  * would postpone it. A job thus uses the engine, and holds up the
  * invalidations that wait for it, for at most one timeout plus one slice
  * once the engine took it; %UPTR_SUBMIT_MAX_BYTES bounds what it can ask.
+ * The bound is per job: an invalidation that waits for the last of the
+ * jobs queued before it (up to the ring's credit limit) waits for each of
+ * them in turn.
  * The scheduler's timeout handler runs on its own %WQ_MEM_RECLAIM
  * workqueue (it signals fences) and completes jobs the engine has not
  * taken.
@@ -442,15 +445,15 @@ static void uptr_engine_expire_hung(struct uptr_engine *engine,
 }
 
 /*
- * Pretend to hang on @job until something completes it or its deadline
- * passes. @hung is a reference on its fence; the engine drops it.
+ * Pretend to hang on @job, just taken, until something completes it or
+ * one job timeout (its deadline) passes. @hung is a reference on its
+ * fence, which the engine drops; @job itself is not touched: once the
+ * timeout or unplug claimed and signalled it, it may be freed.
  */
 static void uptr_engine_hang(struct uptr_engine *engine, struct uptr_job *job,
 			     struct dma_fence *hung)
 {
-	long left = (long)(job->deadline - jiffies);
-
-	if (left <= 0 || !dma_fence_wait_timeout(hung, false, left))
+	if (!dma_fence_wait_timeout(hung, false, engine->timeout))
 		uptr_engine_expire_hung(engine, job);
 	dma_fence_put(hung);
 }
