@@ -322,6 +322,8 @@ TEST_F(hard, munmap_under_overrunning_job_returns_after_one_timeout)
 
 /* Interval of the steady submitter: far below the job timeout. */
 #define STEADY_MS	250
+/* Its buffers, one per job for the first STEADY_BOS jobs. */
+#define STEADY_BOS	64
 
 /*
  * Fork a child that submits a one-page FILL on a DRM file of its own every
@@ -335,6 +337,8 @@ static pid_t hard_steady_submitter(unsigned long *count)
 		.op = DRM_UPTR_OP_FILL, .length = PAGE, .pattern = 0x5a5a5a5a,
 	};
 	pid_t pid = fork();
+	__u32 bo[STEADY_BOS];
+	unsigned int i;
 	void *map;
 	int fd;
 
@@ -343,9 +347,14 @@ static pid_t hard_steady_submitter(unsigned long *count)
 	/* Never outlive a test that ends early on an assertion. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	fd = uptr_open_render();
-	if (fd < 0 || uptr_bo_create(fd, PAGE, &cmd.dst_handle, &map))
+	if (fd < 0)
 		_exit(1);
-	for (;;) {
+	/* A buffer per job: no job waits for another, each one starts. */
+	for (i = 0; i < STEADY_BOS; i++)
+		if (uptr_bo_create(fd, PAGE, &bo[i], &map))
+			_exit(1);
+	for (i = 0;; i++) {
+		cmd.dst_handle = bo[i % STEADY_BOS];
 		if (uptr_submit_cmds(fd, &cmd, 1, 0))
 			_exit(2);
 		__atomic_fetch_add(count, 1, __ATOMIC_RELAXED);
