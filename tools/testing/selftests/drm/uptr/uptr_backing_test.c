@@ -63,37 +63,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int write_str(const char *path, const char *s, int flags)
-{
-	ssize_t len = strlen(s), n;
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, len);
-	if (n != len)
-		ret = n < 0 ? -errno : -EIO;
-	close(fd);
-	return ret;
-}
-
-static long read_long(const char *path)
-{
-	char buf[64] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	return strtol(buf, NULL, 0);
-}
-
 /* Run a shell command quietly; returns its exit status or -1. */
 static int run_quiet(const char *fmt, ...)
 {
@@ -211,7 +180,7 @@ static int evict_file(int fd, size_t len)
 	for (try = 0; try < 10 && resident; try++) {
 		fsync(fd);
 		posix_fadvise(fd, 0, len, POSIX_FADV_DONTNEED);
-		write_str("/proc/sys/vm/drop_caches", "3", 0);
+		uptr_write_str("/proc/sys/vm/drop_caches", "3", 0);
 		p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
 			return -errno;
@@ -227,47 +196,6 @@ static int evict_file(int fd, size_t len)
 			usleep(100000);
 	}
 	return resident;
-}
-
-/*
- * Bind the first free loop device to @img, with autoclear: it goes away
- * with its last user. The returned fd keeps it bound until closed.
- */
-static int loop_attach(const char *img, char *dev, size_t len)
-{
-	struct loop_config cfg = { .info.lo_flags = LO_FLAGS_AUTOCLEAR };
-	int ctl, nr, lfd = -1, ifd, i, ret;
-
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-	ret = -errno;
-	close(ctl);
-	if (nr < 0)
-		return ret;
-	snprintf(dev, len, "/dev/loop%d", nr);
-	for (i = 0; i < 50 && lfd < 0; i++) {
-		lfd = open(dev, O_RDWR | O_CLOEXEC);
-		if (lfd < 0)
-			usleep(20000);
-	}
-	if (lfd < 0)
-		return -errno;
-	ifd = open(img, O_RDWR | O_CLOEXEC);
-	if (ifd < 0) {
-		ret = -errno;
-		close(lfd);
-		return ret;
-	}
-	cfg.fd = ifd;
-	ret = ioctl(lfd, LOOP_CONFIGURE, &cfg) ? -errno : 0;
-	close(ifd);
-	if (ret) {
-		close(lfd);
-		return ret;
-	}
-	return lfd;
 }
 
 static int make_image(const char *path, size_t size)
@@ -344,7 +272,7 @@ static const char *fs_prepare(void)
 	fs_cleanup();
 	if (make_image(FS_IMAGE, FS_IMAGE_SIZE))
 		return "cannot create " FS_IMAGE;
-	lfd = loop_attach(FS_IMAGE, dev, sizeof(dev));
+	lfd = uptr_loop_attach(FS_IMAGE, dev, sizeof(dev));
 	if (lfd < 0) {
 		snprintf(why, sizeof(why), "no loop device: %s", strerror(-lfd));
 		unlink(FS_IMAGE);
@@ -729,14 +657,14 @@ static const char *swap_dev_setup(enum swap_backend backend, char *dev,
 	if (backend == SWAP_ZRAM) {
 		snprintf(dev, len, ZRAM_DEV);
 		if (access(ZRAM_SYS, F_OK) &&
-		    read_long("/sys/class/zram-control/hot_add") < 0)
+		    uptr_number("/sys/class/zram-control/hot_add") < 0)
 			return "no zram device and no zram-control";
 		if (access(ZRAM_SYS, F_OK))
 			return "zram0 not created by hot_add";
 		if (swap_active(ZRAM_DEV))
 			swapoff(ZRAM_DEV);
-		write_str(ZRAM_SYS "/reset", "1", 0);
-		ret = write_str(ZRAM_SYS "/disksize", "64M", 0);
+		uptr_write_str(ZRAM_SYS "/reset", "1", 0);
+		ret = uptr_write_str(ZRAM_SYS "/disksize", "64M", 0);
 		if (ret) {
 			snprintf(why, sizeof(why), "zram disksize: %s",
 				 strerror(-ret));
@@ -744,7 +672,7 @@ static const char *swap_dev_setup(enum swap_backend backend, char *dev,
 		}
 		ret = swap_enable(ZRAM_DEV);
 		if (ret) {
-			write_str(ZRAM_SYS "/reset", "1", 0);
+			uptr_write_str(ZRAM_SYS "/reset", "1", 0);
 			snprintf(why, sizeof(why), "swapon zram: %s",
 				 strerror(-ret));
 			return why;
@@ -754,7 +682,7 @@ static const char *swap_dev_setup(enum swap_backend backend, char *dev,
 
 	if (make_image(SWAP_IMAGE, SWAP_SIZE))
 		return "cannot create " SWAP_IMAGE;
-	lfd = loop_attach(SWAP_IMAGE, dev, len);
+	lfd = uptr_loop_attach(SWAP_IMAGE, dev, len);
 	if (lfd < 0) {
 		unlink(SWAP_IMAGE);
 		snprintf(why, sizeof(why), "no loop device: %s", strerror(-lfd));
@@ -812,7 +740,7 @@ FIXTURE_TEARDOWN(swap)
 	if (self->swap_on) {
 		swapoff(self->dev);
 		if (variant->backend == SWAP_ZRAM)
-			write_str(ZRAM_SYS "/reset", "1", 0);
+			uptr_write_str(ZRAM_SYS "/reset", "1", 0);
 		else
 			unlink(SWAP_IMAGE);
 	}
@@ -1225,7 +1153,7 @@ FIXTURE_TEARDOWN(uffd_swap)
 	if (self->swap_on) {
 		swapoff(self->dev);
 		if (variant->backend == SWAP_ZRAM)
-			write_str(ZRAM_SYS "/reset", "1", 0);
+			uptr_write_str(ZRAM_SYS "/reset", "1", 0);
 		else
 			unlink(SWAP_IMAGE);
 	}
@@ -1300,7 +1228,7 @@ static void restore_nr_hugepages(long saved)
 	if (saved < 0 || saved >= 8)
 		return;
 	snprintf(s, sizeof(s), "%ld", saved);
-	write_str(NR_HUGEPAGES, s, 0);
+	uptr_write_str(NR_HUGEPAGES, s, 0);
 }
 
 FIXTURE_SETUP(hugetlb)
@@ -1311,12 +1239,12 @@ FIXTURE_SETUP(hugetlb)
 		SKIP(return, "no uptr render node");
 	if (uptr_debugfs_dir(self->dir, sizeof(self->dir)))
 		SKIP(return, "no uptr debugfs directory");
-	self->saved_nr = read_long(NR_HUGEPAGES);
+	self->saved_nr = uptr_number(NR_HUGEPAGES);
 	if (self->saved_nr < 0)
 		SKIP(return, "no %s", NR_HUGEPAGES);
-	if (self->saved_nr < 8 && write_str(NR_HUGEPAGES, "8", 0))
+	if (self->saved_nr < 8 && uptr_write_str(NR_HUGEPAGES, "8", 0))
 		SKIP(return, "cannot write %s", NR_HUGEPAGES);
-	if (read_long(NR_HUGEPAGES) < 2) {
+	if (uptr_number(NR_HUGEPAGES) < 2) {
 		restore_nr_hugepages(self->saved_nr);
 		SKIP(return, "could not reserve two huge pages");
 	}
@@ -1444,40 +1372,10 @@ FIXTURE(uprobe) {
 	unsigned char *bo;
 };
 
-/* Find the file mapping of @addr: its path and the file offset of @addr. */
-static int text_file_offset(uintptr_t addr, char *path, size_t len,
-			    unsigned long *file_off)
-{
-	char line[PATH_MAX + 128], perms[8], name[PATH_MAX];
-	unsigned long start, end, off;
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		name[0] = '\0';
-		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %4095s", &start, &end,
-			   perms, &off, name) < 4)
-			continue;
-		if (addr < start || addr >= end)
-			continue;
-		if (name[0] != '/' || perms[2] != 'x')
-			break;
-		snprintf(path, len, "%s", name);
-		*file_off = addr - start + off;
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
-}
-
 static void uprobe_remove(void)
 {
-	write_str(UPROBE_ENABLE, "0", 0);
-	write_str(UPROBE_EVENTS, "-:uptr/probe\n", O_APPEND);
+	uptr_write_str(UPROBE_ENABLE, "0", 0);
+	uptr_write_str(UPROBE_EVENTS, "-:uptr/probe\n", O_APPEND);
 }
 
 FIXTURE_SETUP(uprobe)
@@ -1495,8 +1393,9 @@ FIXTURE_SETUP(uprobe)
 	if (access(UPROBE_EVENTS, W_OK))
 		SKIP(return, "no %s (tracefs or CONFIG_UPROBE_EVENTS missing)",
 		     UPROBE_EVENTS);
-	ASSERT_EQ(0, text_file_offset(addr, self->path, sizeof(self->path),
-				      &self->file_off));
+	ASSERT_EQ(0, uptr_text_file_offset(addr, self->path,
+					   sizeof(self->path),
+					   &self->file_off));
 	self->page = (unsigned char *)(addr & ~(PAGE - 1));
 	self->off = addr & (PAGE - 1);
 	uprobe_remove();
@@ -1541,12 +1440,12 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 	stats_read(_metadata, self->dir, &s0);
 	snprintf(probe, sizeof(probe), "p:uptr/probe %s:0x%lx\n", self->path,
 		 self->file_off);
-	ret = write_str(UPROBE_EVENTS, probe, O_APPEND);
+	ret = uptr_write_str(UPROBE_EVENTS, probe, O_APPEND);
 	if (ret == -ENOENT || ret == -EOPNOTSUPP)
 		SKIP(return, "uprobe refused: %s", strerror(-ret));
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", probe, strerror(-ret));
 	self->registered = true;
-	ASSERT_EQ(0, write_str(UPROBE_ENABLE, "1", 0));
+	ASSERT_EQ(0, uptr_write_str(UPROBE_ENABLE, "1", 0));
 	stats_since(_metadata, self->dir, "uprobe enabled", &s0, &s1, &d);
 	EXPECT_LE(1, d.event_clear);
 	EXPECT_LE(1, d.pages_invalidated);
@@ -1561,8 +1460,8 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 			    PAGE - self->off - 1));
 
 	/* Disable and remove: the original page comes back. */
-	ASSERT_EQ(0, write_str(UPROBE_ENABLE, "0", 0));
-	ASSERT_EQ(0, write_str(UPROBE_EVENTS, "-:uptr/probe\n", O_APPEND));
+	ASSERT_EQ(0, uptr_write_str(UPROBE_ENABLE, "0", 0));
+	ASSERT_EQ(0, uptr_write_str(UPROBE_EVENTS, "-:uptr/probe\n", O_APPEND));
 	self->registered = false;
 	stats_since(_metadata, self->dir, "uprobe removed", &s1, &s2, &d);
 	EXPECT_LE(1, d.event_clear);

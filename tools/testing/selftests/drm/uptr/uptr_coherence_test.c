@@ -45,9 +45,7 @@
 #define BUSY_WORD	0xb0b0b0b0U
 
 /* /proc/self/pagemap */
-#define PM_PRESENT	0x8000000000000000ULL
 #define PM_SWAP		0x4000000000000000ULL
-#define PM_PFN		0x007fffffffffffffULL
 
 #define KSM_DIR		"/sys/kernel/mm/ksm/"
 #define ZRAM_DIR	"/sys/block/zram0/"
@@ -80,42 +78,11 @@ static const char *const ksm_knobs[3] = {
 	"run", "pages_to_scan", "sleep_millisecs",
 };
 
-static int coh_write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-static int coh_read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
-}
-
 static long long coh_read_ll(const char *path)
 {
 	char buf[64];
 
-	if (coh_read_file(path, buf, sizeof(buf)))
+	if (uptr_read_str(path, buf, sizeof(buf)))
 		return -1;
 	return atoll(buf);
 }
@@ -308,21 +275,6 @@ static long long coh_obj_stat(struct coh_dev *d, const void *start,
 	return v;
 }
 
-static __u64 coh_pagemap(const void *addr)
-{
-	__u64 e = 0;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / PAGE * sizeof(e)) !=
-	    sizeof(e))
-		e = 0;
-	close(fd);
-	return e;
-}
-
 /* Pages of [addr, addr + npages * PAGE) whose pagemap entry has @bit. */
 static unsigned int coh_count_pm(const void *addr, unsigned int npages,
 				 __u64 bit)
@@ -330,16 +282,9 @@ static unsigned int coh_count_pm(const void *addr, unsigned int npages,
 	unsigned int i, n = 0;
 
 	for (i = 0; i < npages; i++)
-		if (coh_pagemap((const char *)addr + i * PAGE) & bit)
+		if (uptr_pagemap((const char *)addr + i * PAGE) & bit)
 			n++;
 	return n;
-}
-
-static __u64 coh_pfn(const void *addr)
-{
-	__u64 e = coh_pagemap(addr);
-
-	return e & PM_PRESENT ? e & PM_PFN : 0;
 }
 
 /* A private anonymous mapping of @size bytes aligned to 2 MiB. */
@@ -442,12 +387,12 @@ static const char *coh_swap_on(struct coh_dev *d)
 	if (coh_swap_active())
 		return NULL;
 	if (access(ZRAM_DIR, F_OK))
-		coh_read_file("/sys/class/zram-control/hot_add", buf,
+		uptr_read_str("/sys/class/zram-control/hot_add", buf,
 			      sizeof(buf));
 	if (access(ZRAM_DIR "disksize", W_OK) || access(ZRAM_DEV, F_OK))
 		return "no zram0 to swap to (" ZRAM_DIR " or " ZRAM_DEV ")";
-	coh_write_file(ZRAM_DIR "reset", "1");
-	if (coh_write_file(ZRAM_DIR "disksize", "64M"))
+	uptr_write_str(ZRAM_DIR "reset", "1", 0);
+	if (uptr_write_str(ZRAM_DIR "disksize", "64M", 0))
 		return "cannot size zram0";
 	if (system("mkswap " ZRAM_DEV " >/dev/null 2>&1"))
 		return "mkswap " ZRAM_DEV " failed";
@@ -460,7 +405,7 @@ static const char *coh_swap_on(struct coh_dev *d)
 static void coh_swap_off(struct coh_dev *d)
 {
 	swapoff(ZRAM_DEV);
-	coh_write_file(ZRAM_DIR "reset", "1");
+	uptr_write_str(ZRAM_DIR "reset", "1", 0);
 	d->swap_ours = false;
 }
 
@@ -471,17 +416,17 @@ static int coh_ksm_start(struct coh_dev *d)
 
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), KSM_DIR "%s", ksm_knobs[i]);
-		ret = coh_read_file(path, d->ksm_saved[i],
+		ret = uptr_read_str(path, d->ksm_saved[i],
 				    sizeof(d->ksm_saved[i]));
 		if (ret)
 			return ret;
 	}
 	d->ksm_ours = true;
-	ret = coh_write_file(KSM_DIR "pages_to_scan", "1000");
+	ret = uptr_write_str(KSM_DIR "pages_to_scan", "1000", 0);
 	if (!ret)
-		ret = coh_write_file(KSM_DIR "sleep_millisecs", "10");
+		ret = uptr_write_str(KSM_DIR "sleep_millisecs", "10", 0);
 	if (!ret)
-		ret = coh_write_file(KSM_DIR "run", "1");
+		ret = uptr_write_str(KSM_DIR "run", "1", 0);
 	return ret;
 }
 
@@ -491,10 +436,10 @@ static void coh_ksm_stop(struct coh_dev *d)
 	char path[128];
 	int i;
 
-	coh_write_file(KSM_DIR "run", "2");
+	uptr_write_str(KSM_DIR "run", "2", 0);
 	for (i = 2; i >= 0; i--) {
 		snprintf(path, sizeof(path), KSM_DIR "%s", ksm_knobs[i]);
-		coh_write_file(path, d->ksm_saved[i]);
+		uptr_write_str(path, d->ksm_saved[i], 0);
 	}
 	d->ksm_ours = false;
 }
@@ -1938,7 +1883,7 @@ static bool coh_ksm_merged(const unsigned char *x, const unsigned char *y,
 	if (coh_read_ll(KSM_DIR "pages_sharing") < KSM_PAGES)
 		return false;
 	for (i = 0; pfns && i < KSM_PAGES; i++)
-		if (coh_pfn(x + i * PAGE) != coh_pfn(y + i * PAGE))
+		if (uptr_pfn(x + i * PAGE) != uptr_pfn(y + i * PAGE))
 			return false;
 	return true;
 }
@@ -1970,7 +1915,7 @@ TEST_F_TIMEOUT(coh, ksm_device_write_breaks_merged_page_other_keeps_data, 120)
 				 DRM_UPTR_CREATE_READ_ONLY, &hro));
 	ASSERT_EQ(1, coh_read(d, h, 0, KSM_SIZE));
 	ASSERT_EQ(1, coh_read(d, hro, 0, KSM_SIZE));
-	pfns = coh_pfn(x) != 0;
+	pfns = uptr_pfn(x) != 0;
 	ASSERT_EQ(0, uptr_debugfs_stats(d->dir, &b));
 
 	ASSERT_EQ(0, coh_ksm_start(d));
@@ -1987,7 +1932,7 @@ TEST_F_TIMEOUT(coh, ksm_device_write_breaks_merged_page_other_keeps_data, 120)
 	EXPECT_LE(1, a.event_clear - b.event_clear);
 	EXPECT_LE(KSM_PAGES, a.pages_invalidated - b.pages_invalidated);
 	for (i = 0; i < KSM_PAGES; i++)
-		pfn_b[i] = coh_pfn(y + i * PAGE);
+		pfn_b[i] = uptr_pfn(y + i * PAGE);
 
 	/* A device read through a read-only object keeps the pages merged. */
 	ASSERT_EQ(1, coh_read(d, hro, 0, KSM_SIZE));
@@ -2000,8 +1945,8 @@ TEST_F_TIMEOUT(coh, ksm_device_write_breaks_merged_page_other_keeps_data, 120)
 	EXPECT_EQ(-1, coh_check_seed(y, 0, KSM_SIZE, 7))
 		TH_LOG("the device wrote into the KSM page shared with y");
 	for (i = 0; pfns && i < KSM_PAGES; i++) {
-		EXPECT_NE(coh_pfn(x + i * PAGE), coh_pfn(y + i * PAGE));
-		EXPECT_EQ(pfn_b[i], coh_pfn(y + i * PAGE));
+		EXPECT_NE(uptr_pfn(x + i * PAGE), uptr_pfn(y + i * PAGE));
+		EXPECT_EQ(pfn_b[i], uptr_pfn(y + i * PAGE));
 	}
 	ASSERT_EQ(1, coh_read(d, hro, 0, KSM_SIZE));
 	EXPECT_EQ(-1, coh_check_word(d->bo, 0, KSM_SIZE, 0x4b534d21));

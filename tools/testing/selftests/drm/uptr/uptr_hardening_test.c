@@ -609,18 +609,6 @@ TEST_F(hard, sigkill_with_long_job_in_flight_dies_within_a_timeout)
 	EXPECT_EQ(timedout + 1, uptr_engine_stat("jobs_timedout"));
 }
 
-static int uptr_write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -errno;
-}
-
 static long long uptr_read_key(const char *path, const char *key)
 {
 	char k[64];
@@ -634,14 +622,6 @@ static long long uptr_read_key(const char *path, const char *key)
 			ret = v;
 	fclose(f);
 	return ret;
-}
-
-/* The number in @path, or -1 if it cannot be read. */
-static long long hard_number(const char *path)
-{
-	long long v;
-
-	return uptr_read_number(path, &v) ? -1 : v;
 }
 
 /*
@@ -670,7 +650,7 @@ static int uptr_memcg_child(const char *procs)
 	if (uptr_bo_create(fd, PAGE, &cmd.dst_handle, NULL))
 		return 12;
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (uptr_write_file(procs, pid))
+	if (uptr_write_str(procs, pid, 0))
 		return 13;
 
 	/* About 4 MiB of tracking for 2 GiB: far over the limit. */
@@ -701,13 +681,13 @@ TEST_F_TIMEOUT(hard, memcg_limit_gives_enomem_and_leaves_nothing, 120)
 	int i, status;
 	pid_t pid;
 
-	ASSERT_EQ(0, uptr_write_file(CGROUP_ROOT "/cgroup.subtree_control",
-				     "+memory"))
+	ASSERT_EQ(0, uptr_write_str(CGROUP_ROOT "/cgroup.subtree_control",
+				    "+memory", 0))
 		TH_LOG("cgroup2 with the memory controller at " CGROUP_ROOT);
 	snprintf(dir, sizeof(dir), CGROUP_ROOT "/uptr-hard-%d", getpid());
 	ASSERT_EQ(0, mkdir(dir, 0755));
 	snprintf(path, sizeof(path), "%s/memory.max", dir);
-	ASSERT_EQ(0, uptr_write_file(path, MEMCG_MAX));
+	ASSERT_EQ(0, uptr_write_str(path, MEMCG_MAX, 0));
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
 
 	pid = fork();
@@ -726,11 +706,11 @@ TEST_F_TIMEOUT(hard, memcg_limit_gives_enomem_and_leaves_nothing, 120)
 	 * period may take a moment.
 	 */
 	snprintf(path, sizeof(path), "%s/memory.max", dir);
-	EXPECT_EQ(0, uptr_write_file(path, "0"));
+	EXPECT_EQ(0, uptr_write_str(path, "0", 0));
 	snprintf(path, sizeof(path), "%s/memory.current", dir);
-	for (i = 0; i < 100 && hard_number(path); i++)
+	for (i = 0; i < 100 && uptr_number(path); i++)
 		usleep(50 * 1000);
-	EXPECT_EQ(0, hard_number(path));
+	EXPECT_EQ(0, uptr_number(path));
 	EXPECT_EQ(submitted, uptr_engine_stat("jobs_submitted"));
 	EXPECT_EQ(0, rmdir(dir));
 }

@@ -34,9 +34,7 @@
 /* The module's reference count; -1 when uptr is not a loaded module. */
 static long long uptr_module_refcnt(void)
 {
-	long long v;
-
-	return uptr_read_number(REFCNT, &v) ? -1 : v;
+	return uptr_number(REFCNT);
 }
 
 /* delete_module("uptr") without waiting. Returns 0 or -errno. */

@@ -56,9 +56,6 @@
 #define WORD		0x5eb1ace5U	/* what the held job writes */
 #define WORD2		0x2ad2ad2aU	/* what the next job writes */
 
-#define PM_PRESENT	0x8000000000000000ULL
-#define PM_PFN		0x007fffffffffffffULL
-
 #define KSM_DIR		"/sys/kernel/mm/ksm/"
 #define FS_IMAGE	"/tmp/uptr_replace_fs.img"
 #define FS_IMAGE_SIZE	(16UL << 20)
@@ -69,53 +66,6 @@
 #define UPROBE_ENABLE	TRACEFS "/events/uptr_rep/probe/enable"
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static int write_str(const char *path, const char *s, int flags)
-{
-	ssize_t len = strlen(s), n;
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, len);
-	if (n != len)
-		ret = n < 0 ? -errno : -EIO;
-	close(fd);
-	return ret;
-}
-
-static int read_str(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
-}
-
-static __u64 pfn_of(const void *addr)
-{
-	__u64 e = 0;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / PAGE * sizeof(e)) !=
-	    sizeof(e))
-		e = 0;
-	close(fd);
-	return e & PM_PRESENT ? e & PM_PFN : 0;
-}
 
 /* ---- the held job ----------------------------------------------------- */
 
@@ -273,10 +223,10 @@ static void ksm_stop(struct ksm_saved *k)
 
 	if (!k->ours)
 		return;
-	write_str(KSM_DIR "run", "2", 0);	/* unmerge everything */
+	uptr_write_str(KSM_DIR "run", "2", 0);	/* unmerge everything */
 	for (i = 2; i >= 0; i--) {
 		snprintf(path, sizeof(path), KSM_DIR "%s", ksm_knobs[i]);
-		write_str(path, k->val[i], 0);
+		uptr_write_str(path, k->val[i], 0);
 	}
 	k->ours = false;
 }
@@ -294,16 +244,16 @@ static int ksm_start(struct ksm_saved *k)
 
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), KSM_DIR "%s", ksm_knobs[i]);
-		ret = read_str(path, k->val[i], sizeof(k->val[i]));
+		ret = uptr_read_str(path, k->val[i], sizeof(k->val[i]));
 		if (ret)
 			return ret;
 	}
 	k->ours = true;
-	ret = write_str(KSM_DIR "pages_to_scan", "1000", 0);
+	ret = uptr_write_str(KSM_DIR "pages_to_scan", "1000", 0);
 	if (!ret)
-		ret = write_str(KSM_DIR "sleep_millisecs", "10", 0);
+		ret = uptr_write_str(KSM_DIR "sleep_millisecs", "10", 0);
 	if (!ret)
-		ret = write_str(KSM_DIR "run", "1", 0);
+		ret = uptr_write_str(KSM_DIR "run", "1", 0);
 	return ret;
 }
 
@@ -313,9 +263,9 @@ static bool ksm_merged(const unsigned char *x, const unsigned char *y)
 	unsigned int i;
 
 	for (i = 0; i < NPAGES; i++) {
-		__u64 p = pfn_of(x + i * PAGE);
+		__u64 p = uptr_pfn(x + i * PAGE);
 
-		if (!p || p != pfn_of(y + i * PAGE))
+		if (!p || p != uptr_pfn(y + i * PAGE))
 			return false;
 	}
 	return true;
@@ -348,7 +298,7 @@ TEST_F_TIMEOUT(ksm, merge_waits_for_held_job_next_job_uses_ksm_page, 300)
 	uptr_fill_pattern(x, SIZE, 7);
 	uptr_fill_pattern(y, SIZE, 7);
 	for (i = 0; i < NPAGES; i++) {
-		old_pfn[i] = pfn_of(x + i * PAGE);
+		old_pfn[i] = uptr_pfn(x + i * PAGE);
 		ASSERT_NE(0ULL, old_pfn[i]) TH_LOG("no PFNs in pagemap");
 	}
 	ASSERT_EQ(0, madvise(x, SIZE, MADV_MERGEABLE));
@@ -395,7 +345,7 @@ TEST_F_TIMEOUT(ksm, merge_waits_for_held_job_next_job_uses_ksm_page, 300)
 	 * write-protected and made KSM pages themselves.
 	 */
 	for (i = 0, n = 0; i < NPAGES; i++)
-		n += old_pfn[i] != pfn_of(x + i * PAGE);
+		n += old_pfn[i] != uptr_pfn(x + i * PAGE);
 	TH_LOG("merged: %u of %u pages of x replaced", n, NPAGES);
 
 	/* (c) The next job reads the KSM pages... */
@@ -411,7 +361,7 @@ TEST_F_TIMEOUT(ksm, merge_waits_for_held_job_next_job_uses_ksm_page, 300)
 	EXPECT_EQ(-1, variant->device_writes ?
 		      uptr_check_words(y, SIZE, WORD) :
 		      uptr_check_pattern(y, SIZE, 7));
-	EXPECT_FALSE(pfn_of(x) == pfn_of(y));
+	EXPECT_FALSE(uptr_pfn(x) == uptr_pfn(y));
 	memset(r->bo, 0xee, SIZE);
 	ASSERT_EQ(1, rep_run(r, DRM_UPTR_OP_COPY, hro, r->hbo, SIZE, 0));
 	EXPECT_EQ(-1, uptr_check_words(r->bo, SIZE, WORD2));
@@ -490,7 +440,7 @@ TEST_F_TIMEOUT(migrate, mbind_move_waits_for_held_job_next_job_uses_new_pages, 1
 	ASSERT_EQ(0, bind_to(m, 0));
 	ASSERT_EQ(NPAGES, on_node(m, 0));
 	for (i = 0; i < NPAGES; i++)
-		old_pfn[i] = pfn_of(m + i * PAGE);
+		old_pfn[i] = uptr_pfn(m + i * PAGE);
 	ASSERT_EQ(0, uptr_create(r->fd, m, SIZE, DRM_UPTR_CREATE_POPULATE, &h));
 
 	rep_hold(_metadata, r, h, SIZE, variant->device_writes);
@@ -498,7 +448,7 @@ TEST_F_TIMEOUT(migrate, mbind_move_waits_for_held_job_next_job_uses_new_pages, 1
 	rep_check_waited(_metadata, r, false);
 	ASSERT_EQ(NPAGES, on_node(m, 1)) TH_LOG("mbind did not move every page");
 	for (i = 0; i < NPAGES; i++)
-		EXPECT_NE(old_pfn[i], pfn_of(m + i * PAGE));
+		EXPECT_NE(old_pfn[i], uptr_pfn(m + i * PAGE));
 
 	/*
 	 * (a) A write landed in the old pages before they were copied: the
@@ -523,47 +473,6 @@ TEST_F_TIMEOUT(migrate, mbind_move_waits_for_held_job_next_job_uses_new_pages, 1
 }
 
 /* ---- writeback: folio_mkclean ----------------------------------------- */
-
-/*
- * Bind the first free loop device to @img, with autoclear. The returned
- * fd keeps it bound until closed.
- */
-static int loop_attach(const char *img, char *dev, size_t len)
-{
-	struct loop_config cfg = { .info.lo_flags = LO_FLAGS_AUTOCLEAR };
-	int ctl, nr, lfd = -1, ifd, i, ret;
-
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-	ret = -errno;
-	close(ctl);
-	if (nr < 0)
-		return ret;
-	snprintf(dev, len, "/dev/loop%d", nr);
-	for (i = 0; i < 50 && lfd < 0; i++) {
-		lfd = open(dev, O_RDWR | O_CLOEXEC);
-		if (lfd < 0)
-			usleep(20000);
-	}
-	if (lfd < 0)
-		return -errno;
-	ifd = open(img, O_RDWR | O_CLOEXEC);
-	if (ifd < 0) {
-		ret = -errno;
-		close(lfd);
-		return ret;
-	}
-	cfg.fd = ifd;
-	ret = ioctl(lfd, LOOP_CONFIGURE, &cfg) ? -errno : 0;
-	close(ifd);
-	if (ret) {
-		close(lfd);
-		return ret;
-	}
-	return lfd;
-}
 
 FIXTURE(writeback) {
 	struct rep r;
@@ -594,7 +503,7 @@ FIXTURE_SETUP(writeback)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, FS_IMAGE_SIZE));
 	close(fd);
-	lfd = loop_attach(FS_IMAGE, self->dev, sizeof(self->dev));
+	lfd = uptr_loop_attach(FS_IMAGE, self->dev, sizeof(self->dev));
 	if (lfd == -ENOENT || lfd == -ENODEV)
 		SKIP(return, "no loop device: %s", strerror(-lfd));
 	ASSERT_LE(0, lfd);
@@ -752,8 +661,8 @@ FIXTURE(uprobe) {
 
 static void uprobe_remove(void)
 {
-	write_str(UPROBE_ENABLE, "0", 0);
-	write_str(UPROBE_EVENTS, "-:uptr_rep/probe\n", O_APPEND);
+	uptr_write_str(UPROBE_ENABLE, "0", 0);
+	uptr_write_str(UPROBE_EVENTS, "-:uptr_rep/probe\n", O_APPEND);
 }
 
 FIXTURE_SETUP(uprobe)
@@ -782,36 +691,6 @@ FIXTURE_TEARDOWN(uprobe)
 		uprobe_remove();
 }
 
-/* The file and file offset of the text at @addr, from /proc/self/maps. */
-static int text_file_offset(uintptr_t addr, char *path, size_t len,
-			    unsigned long *file_off)
-{
-	char line[PATH_MAX + 128], perms[8], name[PATH_MAX];
-	unsigned long start, end, off;
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		name[0] = '\0';
-		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %4095s", &start, &end,
-			   perms, &off, name) < 4)
-			continue;
-		if (addr < start || addr >= end)
-			continue;
-		if (name[0] != '/' || perms[2] != 'x' || perms[3] != 'p')
-			break;
-		snprintf(path, len, "%s", name);
-		*file_off = addr - start + off;
-		ret = 0;
-		break;
-	}
-	fclose(f);
-	return ret;
-}
-
 TEST_F_TIMEOUT(uprobe, enable_replaces_text_page_after_held_reader, 120)
 {
 #if defined(__x86_64__)
@@ -826,15 +705,15 @@ TEST_F_TIMEOUT(uprobe, enable_replaces_text_page_after_held_reader, 120)
 	__u32 h;
 	int ret;
 
-	ASSERT_EQ(0, text_file_offset(addr, path, sizeof(path), &file_off))
+	ASSERT_EQ(0, uptr_text_file_offset(addr, path, sizeof(path), &file_off))
 		TH_LOG("the test's text is not a MAP_PRIVATE file mapping");
 	memcpy(orig, page, PAGE);
 	ASSERT_EQ(FIRST_BYTE, orig[off]);
-	old_pfn = pfn_of(page);
+	old_pfn = uptr_pfn(page);
 	ASSERT_NE(0ULL, old_pfn);
 	snprintf(probe, sizeof(probe), "p:uptr_rep/probe %s:0x%lx\n", path,
 		 file_off);
-	ret = write_str(UPROBE_EVENTS, probe, O_APPEND);
+	ret = uptr_write_str(UPROBE_EVENTS, probe, O_APPEND);
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", probe, strerror(-ret));
 	self->registered = true;
 	/* Text is not writable: a read-only object over its page. */
@@ -843,14 +722,14 @@ TEST_F_TIMEOUT(uprobe, enable_replaces_text_page_after_held_reader, 120)
 
 	rep_hold(_metadata, r, h, PAGE, false);
 	/* Enabling installs the breakpoint: __replace_page() waits. */
-	ASSERT_EQ(0, write_str(UPROBE_ENABLE, "1", 0));
+	ASSERT_EQ(0, uptr_write_str(UPROBE_ENABLE, "1", 0));
 	rep_check_waited(_metadata, r, false);
 	/* (a) The held job read the old page: no breakpoint in it. */
 	EXPECT_EQ(0, memcmp(orig, r->bo, PAGE))
 		TH_LOG("the held job read byte 0x%02x, not the old page's 0x%02x",
 		       r->bo[off], orig[off]);
 	EXPECT_EQ(BREAKPOINT, page[off]);
-	EXPECT_NE(old_pfn, pfn_of(page));
+	EXPECT_NE(old_pfn, uptr_pfn(page));
 
 	/* (c) The next job reads the new page: the breakpoint, the rest same. */
 	memset(r->bo, 0, PAGE);
@@ -861,10 +740,10 @@ TEST_F_TIMEOUT(uprobe, enable_replaces_text_page_after_held_reader, 120)
 
 	/* Removal puts the file's page back; the device follows again. */
 	rep_hold(_metadata, r, h, PAGE, false);
-	ASSERT_EQ(0, write_str(UPROBE_ENABLE, "0", 0));
+	ASSERT_EQ(0, uptr_write_str(UPROBE_ENABLE, "0", 0));
 	rep_check_waited(_metadata, r, false);
 	EXPECT_EQ(BREAKPOINT, r->bo[off]);
-	ASSERT_EQ(0, write_str(UPROBE_EVENTS, "-:uptr_rep/probe\n", O_APPEND));
+	ASSERT_EQ(0, uptr_write_str(UPROBE_EVENTS, "-:uptr_rep/probe\n", O_APPEND));
 	self->registered = false;
 	memset(r->bo, 0, PAGE);
 	ASSERT_EQ(1, rep_run(r, DRM_UPTR_OP_COPY, h, r->hbo, PAGE, 0));

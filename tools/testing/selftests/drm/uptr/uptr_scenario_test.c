@@ -56,35 +56,6 @@
 #define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
 #define TRACEFS		"/sys/kernel/tracing"
 
-static int write_str(const char *path, const char *s)
-{
-	ssize_t len = strlen(s), n;
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, len);
-	if (n != len)
-		ret = n < 0 ? -errno : -EIO;
-	close(fd);
-	return ret;
-}
-
-static long read_long(const char *path)
-{
-	char buf[64] = "";
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n <= 0 ? -1 : strtol(buf, NULL, 0);
-}
-
 /* Number of userptr objects in uptr_objects; fails the test if unreadable. */
 static int nr_objects(struct __test_metadata *_metadata)
 {
@@ -461,7 +432,7 @@ FIXTURE_TEARDOWN(held)
 		close(self->memfd);
 	if (self->saved_nr >= 0) {
 		snprintf(s, sizeof(s), "%ld", self->saved_nr);
-		write_str(NR_HUGEPAGES, s);
+		uptr_write_str(NR_HUGEPAGES, s, 0);
 	}
 }
 
@@ -576,12 +547,12 @@ TEST_F(held, ftruncate_shrink_of_shared_file_waits_rest_of_object_works)
 /* Reserve huge pages; SKIP (in the test) if there cannot be two free. */
 static bool reserve_hugepages(long *saved_nr)
 {
-	*saved_nr = read_long(NR_HUGEPAGES);
+	*saved_nr = uptr_number(NR_HUGEPAGES);
 	if (*saved_nr < 0)
 		return false;
 	if (*saved_nr < 4)
-		write_str(NR_HUGEPAGES, "4");
-	return read_long("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") >= 2;
+		uptr_write_str(NR_HUGEPAGES, "4", 0);
+	return uptr_number("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") >= 2;
 }
 
 static void held_hugetlb(struct __test_metadata *_metadata, struct held *g,

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Read the counter @key of the debugfs file @file of the uptr device into
@@ -40,6 +41,49 @@ int uptr_counter_read(const char *file, const char *key, long long *value);
  * no number.
  */
 int uptr_read_number(const char *path, long long *value);
+
+/* The number in the file @path, or -1 if it cannot be read. */
+long long uptr_number(const char *path);
+
+/*
+ * Write the string @s to the file @path (a sysfs or procfs knob, say),
+ * opened O_WRONLY | O_CLOEXEC | @flags. Returns 0, -errno, or -EIO for a
+ * short write.
+ */
+int uptr_write_str(const char *path, const char *s, int flags);
+
+/*
+ * Read the file @path into @buf (at most @len - 1 bytes, NUL-terminated,
+ * one trailing newline dropped). Returns 0 or -errno.
+ */
+int uptr_read_str(const char *path, char *buf, size_t len);
+
+/* Bits of a /proc/self/pagemap entry. */
+#define PM_PRESENT	0x8000000000000000ULL	/* bit 63 */
+#define PM_PFN		0x007fffffffffffffULL	/* bits 0-54 */
+
+/* The /proc/self/pagemap entry of the page at @addr; 0 if unreadable. */
+unsigned long long uptr_pagemap(const void *addr);
+
+/* The frame number of the page at @addr; 0 if not present (or no root). */
+unsigned long long uptr_pfn(const void *addr);
+
+/*
+ * Bind the first free loop device to the image file @img, with autoclear:
+ * it goes away with its last user. Its path goes to @dev (@len bytes).
+ * Returns the loop device's fd, which keeps it bound until closed, or
+ * -errno.
+ */
+int uptr_loop_attach(const char *img, char *dev, size_t len);
+
+/*
+ * The file and the file offset of the executable, private text mapping
+ * of this process that contains @addr (for a uprobe on it), from
+ * /proc/self/maps. Returns 0, -ENOENT if @addr is in no such mapping, or
+ * -errno.
+ */
+int uptr_text_file_offset(uintptr_t addr, char *path, size_t len,
+			  unsigned long *file_off);
 
 /*
  * AnonHugePages, in kB, of the mapping of /proc/self/smaps that contains
