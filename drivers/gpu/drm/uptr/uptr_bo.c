@@ -13,6 +13,7 @@
 #include <drm/uptr_drm.h>
 
 #include "uptr_bo.h"
+#include "uptr_drv.h"
 #include "uptr_userptr.h"
 
 /**

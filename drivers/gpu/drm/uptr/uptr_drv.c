@@ -5,6 +5,7 @@
 
 #include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
@@ -37,6 +38,72 @@
  * that any user may open, and the driver-specific ioctls in
  * include/uapi/drm/uptr_drm.h, all allowed on the render node.
  */
+
+/**
+ * DOC: device parameters
+ *
+ * %DRM_IOCTL_UPTR_GET_PARAM reads one value from &enum drm_uptr_param. It
+ * is how userspace learns what the running driver supports
+ * (%DRM_UPTR_PARAM_FEATURES) and its limits, without trying ioctls and
+ * interpreting errors. A parameter number that the driver does not know
+ * fails with -EINVAL, so new parameters can be appended safely.
+ */
+
+#define UPTR_FEATURES	(DRM_UPTR_FEATURE_USERPTR | DRM_UPTR_FEATURE_ENGINE)
+
+/**
+ * uptr_ioctl_get_param() - handler of %DRM_IOCTL_UPTR_GET_PARAM
+ * @drm: the uptr DRM device
+ * @data: &struct drm_uptr_get_param, already copied in by the DRM core
+ * @file: the caller's DRM file (unused)
+ *
+ * Context: Process context. Takes no lock.
+ * Return: 0 with &drm_uptr_get_param.value filled in, or -EINVAL for a
+ * non-zero pad or an unknown parameter.
+ */
+int uptr_ioctl_get_param(struct drm_device *drm, void *data,
+			 struct drm_file *file)
+{
+	struct drm_uptr_get_param *args = data;
+
+	if (args->pad) {
+		drm_dbg_driver(drm, "get_param: pad is not zero\n");
+		return -EINVAL;
+	}
+
+	switch (args->param) {
+	case DRM_UPTR_PARAM_FEATURES:
+		args->value = UPTR_FEATURES;
+		break;
+	case DRM_UPTR_PARAM_MAX_OBJECT_SIZE:
+		args->value = UPTR_MAX_OBJECT_SIZE;
+		break;
+	case DRM_UPTR_PARAM_PAGE_SIZE:
+		args->value = PAGE_SIZE;
+		break;
+	case DRM_UPTR_PARAM_MAX_CMDS:
+		args->value = UPTR_SUBMIT_MAX_CMDS;
+		break;
+	case DRM_UPTR_PARAM_MAX_SYNCS:
+		args->value = UPTR_SUBMIT_MAX_SYNCS;
+		break;
+	case DRM_UPTR_PARAM_CMD_SIZE:
+		args->value = sizeof(struct drm_uptr_cmd);
+		break;
+	case DRM_UPTR_PARAM_MAX_JOB_BYTES:
+		args->value = UPTR_SUBMIT_MAX_BYTES;
+		break;
+	case DRM_UPTR_PARAM_MAX_JOB_PAGES:
+		args->value = UPTR_SUBMIT_MAX_PAGES;
+		break;
+	default:
+		drm_dbg_driver(drm, "get_param: unknown param %u\n",
+			       args->param);
+		return -EINVAL;
+	}
+
+	return 0;
+}
 
 static const struct drm_ioctl_desc uptr_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(UPTR_GET_PARAM, uptr_ioctl_get_param,
@@ -164,7 +231,7 @@ static int __init uptr_init(void)
 	ret = uptr_device_init(udev);
 	if (ret)
 		goto err_release_devres;
-	ret = uptr_engine_init(udev);
+	ret = uptr_engine_init(&udev->engine, &udev->drm);
 	if (ret)
 		goto err_release_devres;
 	uptr_debugfs_init(udev);
@@ -178,7 +245,7 @@ static int __init uptr_init(void)
 	return 0;
 
 err_fini_engine:
-	uptr_engine_fini(udev);
+	uptr_engine_fini(&udev->engine);
 err_release_devres:
 	devres_release_group(&pdev->dev, NULL);
 err_unregister_pdev:
@@ -191,7 +258,7 @@ static void __exit uptr_exit(void)
 	struct platform_device *pdev = uptr_device->pdev;
 
 	drm_dev_unplug(&uptr_device->drm);
-	uptr_engine_fini(uptr_device);
+	uptr_engine_fini(&uptr_device->engine);
 	devres_release_group(&pdev->dev, NULL);
 	platform_device_unregister(pdev);
 }

@@ -65,7 +65,11 @@ struct uptr_device {
 	 * never with a mirror's notifier lock held.
 	 */
 	struct mutex objects_lock;
-	/** @objects: every &struct uptr_userptr, for debugfs */
+	/**
+	 * @objects: every &struct uptr_userptr that has a reference, for
+	 * debugfs (an object leaves it when its last reference goes, before
+	 * its teardown on @free_wq)
+	 */
 	struct list_head objects;
 	/**
 	 * @notifier_lock: the notifier lock of every userptr object's
@@ -77,7 +81,7 @@ struct uptr_device {
 	 */
 	struct mutex notifier_lock;
 	/**
-	 * @free_wq: tears down userptr objects, off the scheduler's
+	 * @free_wq: tears down every userptr object, off the scheduler's
 	 * workqueue (see uptr_userptr_free()); drained when the device goes
 	 */
 	struct workqueue_struct *free_wq;
@@ -134,9 +138,17 @@ void uptr_debugfs_init(struct uptr_device *udev);
 
 struct drm_uptr_submit;
 int uptr_submit_check_args(const struct drm_uptr_submit *args);
-int uptr_ioctl_submit(struct drm_device *drm, void *data,
-		      struct drm_file *file);
+
+/* The ioctls of uptr_ioctls[], each in the file of what it creates. */
 int uptr_ioctl_get_param(struct drm_device *drm, void *data,
 			 struct drm_file *file);
+int uptr_ioctl_create(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+int uptr_ioctl_bo_create(struct drm_device *drm, void *data,
+			 struct drm_file *file);
+int uptr_ioctl_bo_mmap_offset(struct drm_device *drm, void *data,
+			      struct drm_file *file);
+int uptr_ioctl_submit(struct drm_device *drm, void *data,
+		      struct drm_file *file);
 
 #endif /* _UPTR_DRV_H_ */

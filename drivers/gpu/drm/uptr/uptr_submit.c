@@ -21,8 +21,8 @@
 
 #include "uptr_bo.h"
 #include "uptr_drv.h"
-#include "uptr_engine.h"
 #include "uptr_fence.h"
+#include "uptr_job.h"
 #include "uptr_userptr.h"
 
 /**
@@ -74,6 +74,7 @@ static_assert(sizeof(struct drm_uptr_cmd) == UPTR_CMD_SIZE_V1);
 
 /* State of one submission that outlives parsing. */
 struct uptr_submit {
+	struct uptr_device *udev;
 	struct drm_file *file;
 	struct uptr_job *job;
 	struct drm_syncobj *out_syncobj;
@@ -116,6 +117,7 @@ static int uptr_submit_range(struct uptr_job *job, struct drm_file *file,
 {
 	struct drm_device *drm = file->minor->dev;
 	struct drm_gem_object *obj;
+	struct uptr_bo *bo;
 	u64 end;
 	int ret;
 
@@ -129,6 +131,7 @@ static int uptr_submit_range(struct uptr_job *job, struct drm_file *file,
 
 	range->obj = obj;
 	range->uobj = to_uptr_userptr(obj);
+	bo = to_uptr_bo(obj);
 	range->offset = offset;
 	range->length = length;
 	range->pgoff = offset >> PAGE_SHIFT;
@@ -139,8 +142,8 @@ static int uptr_submit_range(struct uptr_job *job, struct drm_file *file,
 			drm_dbg_driver(drm, "submit: write to a read-only object\n");
 			return -EACCES;
 		}
-	} else if (to_uptr_bo(obj)) {
-		range->pages = to_drm_gem_shmem_obj(obj)->pages + range->pgoff;
+	} else if (bo) {
+		range->pages = uptr_bo_pages(bo) + range->pgoff;
 	} else {
 		return -EINVAL;
 	}
@@ -152,7 +155,7 @@ static unsigned long uptr_range_uaddr(const struct uptr_job_range *range)
 {
 	if (!range->uobj)
 		return 0;
-	return range->uobj->mirror.start + range->offset;
+	return uptr_userptr_address(range->uobj, range->offset);
 }
 
 static bool uptr_ranges_overlap(const struct uptr_job_range *a,
@@ -309,14 +312,6 @@ static int uptr_submit_parse(struct uptr_submit *s,
 	return 0;
 }
 
-/* Range @i of a job: the source (even) or destination (odd) of a command. */
-static struct uptr_job_range *uptr_job_range(struct uptr_job *job, u32 i)
-{
-	struct uptr_job_cmd *cmd = &job->cmds[i / 2];
-
-	return i % 2 ? &cmd->dst : &cmd->src;
-}
-
 /*
  * Allocate the page arrays of the userptr ranges, before any lock. The
  * total is bounded by %UPTR_SUBMIT_MAX_PAGES; __GFP_RETRY_MAYFAIL makes a
@@ -418,9 +413,10 @@ static int uptr_submit_populate(struct uptr_job *job)
  * up after %UPTR_SUBMIT_STALL_MS or on a signal (which the ioctl then
  * reports from its next interruptible wait, or not at all if it needs none).
  */
-static void uptr_submit_stall(struct uptr_job *job)
+static void uptr_submit_stall(struct uptr_submit *s)
 {
-	struct uptr_device *udev = job->udev;
+	struct uptr_device *udev = s->udev;
+	struct uptr_job *job = s->job;
 	struct uptr_job_range *range = NULL;
 	unsigned long timeout;
 	bool valid = true;
@@ -440,26 +436,27 @@ static void uptr_submit_stall(struct uptr_job *job)
 	       time_before(jiffies, timeout)) {
 		usleep_range(1000, 2000);
 		mutex_lock(&udev->notifier_lock);
-		valid = uptr_mirror_range_valid_locked(&range->uobj->mirror,
-						       range->pgoff,
-						       range->npages,
-						       range->seq);
+		valid = uptr_userptr_range_valid_locked(range->uobj,
+							range->pgoff,
+							range->npages,
+							range->seq);
 		mutex_unlock(&udev->notifier_lock);
 	}
 }
 
 /* Under the notifier lock: are the ranges valid? Then resolve pages. */
-static bool uptr_submit_commit_locked(struct uptr_job *job)
+static bool uptr_submit_commit_locked(struct uptr_submit *s)
 {
+	struct uptr_job *job = s->job;
 	struct uptr_job_range *range;
 	u32 i;
 
+	lockdep_assert_held(&s->udev->notifier_lock);
 	for (i = 0; i < 2 * job->ncmds; i++) {
 		range = uptr_job_range(job, i);
 		if (range->uobj &&
-		    !uptr_mirror_range_valid_locked(&range->uobj->mirror,
-						    range->pgoff, range->npages,
-						    range->seq))
+		    !uptr_userptr_range_valid_locked(range->uobj, range->pgoff,
+						     range->npages, range->seq))
 			return false;
 	}
 	/* Valid ranges have valid pages: a failure here is a mirror bug. */
@@ -469,10 +466,9 @@ static bool uptr_submit_commit_locked(struct uptr_job *job)
 		range = uptr_job_range(job, i);
 		if (!range->uobj)
 			continue;
-		got = uptr_mirror_get_pages_locked(&range->uobj->mirror,
-						   range->pgoff, range->npages,
-						   range->pages);
-		if (drm_WARN_ON_ONCE(&job->udev->drm, !got))
+		got = uptr_userptr_get_pages_locked(range->uobj, range->pgoff,
+						    range->npages, range->pages);
+		if (drm_WARN_ON_ONCE(&s->udev->drm, !got))
 			return false;
 	}
 	return true;
@@ -483,7 +479,7 @@ static int uptr_submit_commit(struct uptr_submit *s, struct dma_fence **out)
 {
 	struct uptr_file *ufile = s->file->driver_priv;
 	struct uptr_job *job = s->job;
-	struct uptr_device *udev = job->udev;
+	struct uptr_device *udev = s->udev;
 	struct drm_exec exec;
 	unsigned int retries = 0;
 	struct dma_fence *fence;
@@ -494,16 +490,14 @@ retry:
 	ret = uptr_submit_populate(job);
 	if (ret)
 		return ret;
-	uptr_submit_stall(job);
+	uptr_submit_stall(s);
 
 	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT, job->nobjs);
 	drm_exec_until_all_locked(&exec) {
-		for (i = 0; i < job->nobjs; i++) {
-			ret = drm_exec_prepare_obj(&exec, job->objs[i], 1);
-			drm_exec_retry_on_contention(&exec);
-			if (ret)
-				goto out_exec_fini;
-		}
+		ret = drm_exec_prepare_array(&exec, job->objs, job->nobjs, 1);
+		drm_exec_retry_on_contention(&exec);
+		if (ret)
+			goto out_exec_fini;
 	}
 	for (i = 0; i < job->nobjs; i++) {
 		ret = drm_sched_job_add_implicit_dependencies(&job->base,
@@ -514,7 +508,7 @@ retry:
 	}
 
 	mutex_lock(&udev->notifier_lock);
-	if (!uptr_submit_commit_locked(job)) {
+	if (!uptr_submit_commit_locked(s)) {
 		mutex_unlock(&udev->notifier_lock);
 		drm_exec_fini(&exec);
 		atomic64_inc(&udev->submit_retries);
@@ -596,7 +590,7 @@ int uptr_ioctl_submit(struct drm_device *drm, void *data,
 	struct uptr_device *udev = to_uptr_device(drm);
 	struct uptr_file *ufile = file->driver_priv;
 	struct drm_uptr_submit *args = data;
-	struct uptr_submit s = { .file = file };
+	struct uptr_submit s = { .udev = udev, .file = file };
 	struct dma_fence *fence = NULL;
 	int ret, idx;
 
@@ -607,7 +601,8 @@ int uptr_ioctl_submit(struct drm_device *drm, void *data,
 		return -ENODEV;
 
 	/* Each command names at most two objects. */
-	s.job = uptr_job_alloc(udev, args->cmd_count, 2 * args->cmd_count);
+	s.job = uptr_job_alloc(&udev->engine, args->cmd_count,
+			       2 * args->cmd_count);
 	if (!s.job) {
 		ret = -ENOMEM;
 		goto out_exit;

@@ -38,9 +38,12 @@
  *   the chunks (uptr_mirror_fini()). Removing the notifier first would let
  *   an munmap() or reclaim in between skip the wait for the device, which
  *   could then write to freed pages. Jobs hold a reference on every object
- *   they use, so the wait normally finds nothing. Teardown runs at once,
- *   except from a workqueue, where it is deferred to &uptr_device.free_wq
- *   (why: see the comment above uptr_userptr_free());
+ *   they use, so the wait normally finds nothing. Teardown always runs
+ *   on &uptr_device.free_wq: the last reference may go in the scheduler's
+ *   free_job, and mmu_interval_notifier_remove() waits for any
+ *   invalidation running in the mm, which may itself wait for a job of
+ *   that workqueue. The object leaves &uptr_device.objects (debugfs'
+ *   ``uptr_objects``) at once, when its last reference goes;
  * - refusal of what a userptr object cannot do: it has no mmap offset
  *   (-EINVAL from the mmap-offset ioctl) and cannot be exported as a
  *   dma-buf (-EPERM), because its pages belong to the user's mapping.
@@ -85,36 +88,24 @@ static void uptr_userptr_free_work(struct work_struct *work)
 	struct uptr_userptr *uobj = container_of(work, struct uptr_userptr,
 						 free_work);
 	struct drm_gem_object *obj = &uobj->base;
-	struct uptr_device *udev = to_uptr_device(obj->dev);
 
 	/* The device first, then the notifier: see uptr_mirror_fini(). */
 	dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_BOOKKEEP, false,
 			      MAX_SCHEDULE_TIMEOUT);
-
-	mutex_lock(&udev->objects_lock);
-	list_del(&uobj->link);
-	mutex_unlock(&udev->objects_lock);
-
 	uptr_mirror_fini(&uobj->mirror);
 	drm_gem_object_release(obj);
 	kfree(uobj);
 }
 
-/*
- * The last reference may go in the scheduler's free_job, whose workqueue
- * also runs the jobs. mmu_interval_notifier_remove() waits for any
- * invalidation running in the mm, and that may be waiting for a job's
- * fence: from a workqueue, tear down on one of our own. From an ioctl or
- * file close, tear down at once, so userspace sees the object gone.
- */
 static void uptr_userptr_free(struct drm_gem_object *obj)
 {
 	struct uptr_userptr *uobj = to_uptr_userptr(obj);
+	struct uptr_device *udev = to_uptr_device(obj->dev);
 
-	if (current_work())
-		queue_work(to_uptr_device(obj->dev)->free_wq, &uobj->free_work);
-	else
-		uptr_userptr_free_work(&uobj->free_work);
+	mutex_lock(&udev->objects_lock);
+	list_del(&uobj->link);
+	mutex_unlock(&udev->objects_lock);
+	queue_work(udev->free_wq, &uobj->free_work);
 }
 
 static struct dma_buf *uptr_userptr_export(struct drm_gem_object *obj,
@@ -257,6 +248,57 @@ int uptr_userptr_populate(struct uptr_userptr *uobj, unsigned long pgoff,
 		return -EXDEV;
 	}
 	return uptr_mirror_populate(&uobj->mirror, pgoff, npages, seq);
+}
+
+/**
+ * uptr_userptr_address() - the user address of a byte of the object
+ * @uobj: the object
+ * @offset: the byte's offset in the object
+ *
+ * Context: Any.
+ * Return: its address in the address space that created the object.
+ */
+unsigned long uptr_userptr_address(const struct uptr_userptr *uobj,
+				   u64 offset)
+{
+	return uobj->mirror.start + offset;
+}
+
+/**
+ * uptr_userptr_range_valid_locked() - is a fault-in still current?
+ * @uobj: the object
+ * @pgoff: first page
+ * @npages: number of pages
+ * @seq: the sequence uptr_userptr_populate() returned for them
+ *
+ * Context: &uptr_device.notifier_lock held.
+ * Return: as uptr_mirror_range_valid_locked().
+ */
+bool uptr_userptr_range_valid_locked(struct uptr_userptr *uobj,
+				     unsigned long pgoff, unsigned long npages,
+				     unsigned long seq)
+{
+	return uptr_mirror_range_valid_locked(&uobj->mirror, pgoff, npages,
+					      seq);
+}
+
+/**
+ * uptr_userptr_get_pages_locked() - the pages of a valid range
+ * @uobj: the object
+ * @pgoff: first page
+ * @npages: number of pages
+ * @pages: receives @npages pages
+ *
+ * Context: &uptr_device.notifier_lock held, after
+ * uptr_userptr_range_valid_locked() said the range is valid.
+ * Return: as uptr_mirror_get_pages_locked().
+ */
+bool uptr_userptr_get_pages_locked(struct uptr_userptr *uobj,
+				   unsigned long pgoff, unsigned long npages,
+				   struct page **pages)
+{
+	return uptr_mirror_get_pages_locked(&uobj->mirror, pgoff, npages,
+					    pages);
 }
 
 /**

@@ -45,7 +45,13 @@ struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
 					 const struct drm_uptr_create *args);
 int uptr_userptr_populate(struct uptr_userptr *uobj, unsigned long pgoff,
 			  unsigned long npages, unsigned long *seq);
-int uptr_ioctl_create(struct drm_device *drm, void *data,
-		      struct drm_file *file);
+unsigned long uptr_userptr_address(const struct uptr_userptr *uobj,
+				   u64 offset);
+bool uptr_userptr_range_valid_locked(struct uptr_userptr *uobj,
+				     unsigned long pgoff, unsigned long npages,
+				     unsigned long seq);
+bool uptr_userptr_get_pages_locked(struct uptr_userptr *uobj,
+				   unsigned long pgoff, unsigned long npages,
+				   struct page **pages);
 
 #endif /* _UPTR_USERPTR_H_ */

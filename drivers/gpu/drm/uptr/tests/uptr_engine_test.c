@@ -14,6 +14,7 @@
 
 #include "../uptr_drv.h"
 #include "../uptr_engine.h"
+#include "../uptr_job.h"
 #include "uptr_kunit.h"
 
 /**
@@ -174,7 +175,7 @@ static void uptr_test_engine_fini(void *data)
 	if (ctx->entity_live)
 		drm_sched_entity_destroy(&ctx->entity);
 	if (!ctx->fini_done)
-		uptr_engine_fini(ctx->udev);
+		uptr_engine_fini(&ctx->udev->engine);
 }
 
 static struct uptr_engine_ctx *uptr_test_engine(struct kunit *test)
@@ -184,11 +185,11 @@ static struct uptr_engine_ctx *uptr_test_engine(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	ctx->udev = uptr_test_device(test);
-	KUNIT_ASSERT_EQ(test, uptr_engine_init(ctx->udev), 0);
+	KUNIT_ASSERT_EQ(test, uptr_engine_init(&ctx->udev->engine, &ctx->udev->drm), 0);
 	sched = &ctx->udev->engine.sched;
 	if (drm_sched_entity_init(&ctx->entity, DRM_SCHED_PRIORITY_NORMAL,
 				  &sched, 1, NULL)) {
-		uptr_engine_fini(ctx->udev);
+		uptr_engine_fini(&ctx->udev->engine);
 		KUNIT_FAIL_AND_ABORT(test, "entity init failed");
 	}
 	ctx->entity_live = true;
@@ -205,7 +206,7 @@ static struct dma_fence *uptr_test_queue_len(struct kunit *test,
 					     struct page **pages, u32 pattern,
 					     unsigned long len)
 {
-	struct uptr_job *job = uptr_job_alloc(ctx->udev, 1, 1);
+	struct uptr_job *job = uptr_job_alloc(&ctx->udev->engine, 1, 1);
 	struct dma_fence *fence;
 
 	KUNIT_ASSERT_NOT_NULL(test, job);
@@ -347,7 +348,7 @@ static void uptr_engine_test_unplug_aborts_hung_job(struct kunit *test)
 
 	drm_sched_entity_destroy(&ctx->entity);
 	ctx->entity_live = false;
-	uptr_engine_fini(ctx->udev);
+	uptr_engine_fini(&ctx->udev->engine);
 	ctx->fini_done = true;
 
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(hung));

@@ -121,7 +121,7 @@ static void uptr_userptr_test_create_flags(struct kunit *test)
 	uobj = uptr_test_create(udev, ro, 8, DRM_UPTR_CREATE_POPULATE);
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(uobj), -EPERM);
 
-	/* Every object is gone from the device list. */
+	/* Every object left the device list with its last reference. */
 	KUNIT_EXPECT_TRUE(test, list_empty(&udev->objects));
 }
 
