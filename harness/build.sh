@@ -63,15 +63,18 @@ build_user() {
 		{ cat "$LOGS/kselftest32-build.log"; die "-m32 kselftest build failed"; }
 	gcc -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
 		-I "$SRC/tools/testing/selftests/drm/uptr" \
-		-o "$OUT/uptr_demo" "$TOP/harness/demo/uptr_demo.c" ||
+		-o "$OUT/uptr_demo" "$TOP/harness/demo/uptr_demo.c" \
+		"$SRC/tools/testing/selftests/drm/uptr/uptr_util.c" ||
 		die "demo build failed"
 	gcc -m32 -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
 		-I "$SRC/tools/testing/selftests/drm/uptr" \
-		-o "$OUT/uptr_demo32" "$TOP/harness/demo/uptr_demo.c" ||
+		-o "$OUT/uptr_demo32" "$TOP/harness/demo/uptr_demo.c" \
+		"$SRC/tools/testing/selftests/drm/uptr/uptr_util.c" ||
 		die "-m32 demo build failed"
 	gcc -O2 -Wall -Wextra -Werror -static -isystem "$hdr" \
 		-I "$SRC/tools/testing/selftests/drm/uptr" \
-		-o "$OUT/uptr_bench" "$TOP/harness/bench/uptr_bench.c" ||
+		-o "$OUT/uptr_bench" "$TOP/harness/bench/uptr_bench.c" \
+		"$SRC/tools/testing/selftests/drm/uptr/uptr_util.c" ||
 		die "bench build failed"
 }
 

@@ -24,8 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "uptr_common.h"
-#include "uptr_job.h"
+#include "uptr_util.h"
 
 #define MIB		(1024UL * 1024)
 #define REPS		5
@@ -99,11 +98,11 @@ static void must(int ret, const char *what)
 
 static double copy_us(int fd, __u32 sync, __u32 src, __u32 dst, size_t size)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	double t = now_us();
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, src, 0, dst, 0, size, 0);
-	if (uptr_run_job(fd, sync, &j) != 1) {
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, src, 0, dst, 0, size, 0);
+	if (uptr_batch_run(fd, sync, &j) != 1) {
 		fprintf(stderr, "copy job failed\n");
 		exit(1);
 	}
@@ -244,7 +243,7 @@ static double access_us(int fd, __u32 sync, size_t size, double *first)
 {
 	const int iters = 50;
 	double t0, total = 0;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	char *page = buf + size / 2;
@@ -254,16 +253,16 @@ static double access_us(int fd, __u32 sync, size_t size, double *first)
 	if (buf == MAP_FAILED)
 		exit(1);
 	must(uptr_create(fd, buf, size, 0, &h), "create");
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, size / 2, 4096, 7);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, size / 2, 4096, 7);
 	t0 = now_us();
-	if (uptr_run_job(fd, sync, &j) != 1)
+	if (uptr_batch_run(fd, sync, &j) != 1)
 		exit(1);
 	*first = now_us() - t0;
 	for (i = 0; i < iters; i++) {
 		mmap(page, 4096, PROT_READ | PROT_WRITE,
 		     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		t0 = now_us();
-		if (uptr_run_job(fd, sync, &j) != 1)
+		if (uptr_batch_run(fd, sync, &j) != 1)
 			exit(1);
 		total += now_us() - t0;
 	}

@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "uptr_common.h"
+#include "uptr_util.h"
 
 static int get_param(int fd, uint32_t param, uint64_t *value)
 {

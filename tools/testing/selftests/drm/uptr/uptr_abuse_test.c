@@ -19,9 +19,7 @@
 #include <time.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
 #define MAX_SECONDS	240
@@ -172,15 +170,15 @@ FIXTURE_TEARDOWN(abuse)
 static void abuse_intact(struct __test_metadata *_metadata,
 			 struct abuse_ctx *c, int ok_jobs)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	EXPECT_EQ(c->submitted0 + ok_jobs, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, BO_SIZE, 0x31));
 	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
 	/* The device still reads the buffer through its own handle. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->bo, 0, c->dbuf, 4 * PAGE,
-		     BO_SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->bo, 0, c->dbuf, 4 * PAGE,
+		       BO_SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(c->dbuf_map + 4 * PAGE, BO_SIZE,
 					 0x31));
 }
@@ -214,7 +212,7 @@ TEST_F(abuse, probe_over_device_buffer_mapping_efault)
 TEST_F(abuse, lazy_object_over_device_buffer_mapping_efault_in_jobs)
 {
 	struct abuse_ctx *c = &self->c;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 h, ro;
 
 	/* Without PROBE nothing is looked at: the object is created. */
@@ -222,23 +220,23 @@ TEST_F(abuse, lazy_object_over_device_buffer_mapping_efault_in_jobs)
 	ASSERT_EQ(0, create_once(c->fd, c->bo_map, BO_SIZE,
 				 DRM_UPTR_CREATE_READ_ONLY, &ro));
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, BO_SIZE, 0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, PAGE, c->dbuf, 0, PAGE, 0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, BO_SIZE, 0xdeadbeef);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, h, 0, c->dbuf, 0, PAGE, 0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, BO_SIZE, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, ro, PAGE, c->dbuf, 0, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, BO_SIZE, 0xdeadbeef);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, h, 0, c->dbuf, 0, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
 	/* A good command before the bad one is not run either. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->dbuf, 0, PAGE, 0x12345678);
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 2 * PAGE, 4, 0x12345678);
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->dbuf, 0, PAGE, 0x12345678);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 2 * PAGE, 4, 0x12345678);
 	j.out.handle = c->sync;
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
 	usleep(50 * 1000);
 	EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
 
@@ -250,7 +248,7 @@ TEST_F(abuse, lazy_object_over_device_buffer_mapping_efault_in_jobs)
 TEST_F(abuse, object_straddling_anon_and_device_buffer_mappings)
 {
 	struct abuse_ctx *c = &self->c;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	unsigned char *map;
 	void *p;
 	__u32 h;
@@ -273,23 +271,23 @@ TEST_F(abuse, object_straddling_anon_and_device_buffer_mappings)
 	ASSERT_EQ(0, create_once(c->fd, map, 8 * PAGE, 0, &h));
 
 	/* Only the pages a job touches are faulted: the anon half works. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, 4 * PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, 4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(c->dbuf_map, 4 * PAGE, 0x32));
 	memset(c->dbuf_map, 0xee, 4 * PAGE);
 
 	/* Across the boundary, or in the pfnmap half: -EFAULT. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 3 * PAGE, c->dbuf, 0, 2 * PAGE,
-		     0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 4 * PAGE, BO_SIZE,
-		     0xdeadbeef);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->dbuf, 0, h, 4 * PAGE, PAGE, 0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 3 * PAGE, c->dbuf, 0, 2 * PAGE,
+		       0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 4 * PAGE, BO_SIZE,
+		       0xdeadbeef);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->dbuf, 0, h, 4 * PAGE, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(map, 4 * PAGE, 0x32));
 	EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
 
@@ -302,7 +300,7 @@ TEST_F(abuse, vm_io_vvar_mapping_efault)
 {
 	struct abuse_ctx *c = &self->c;
 	unsigned long start, end;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	void *vvar;
 	size_t len;
 	__u32 h, ro;
@@ -325,14 +323,14 @@ TEST_F(abuse, vm_io_vvar_mapping_efault)
 	ASSERT_EQ(0, create_once(c->fd, vvar, len, DRM_UPTR_CREATE_READ_ONLY,
 				 &ro));
 	ASSERT_EQ(0, create_once(c->fd, vvar, len, 0, &h));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, c->dbuf, 0, PAGE, 0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, ro, 0, c->dbuf, 0, len, 0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, 0xdeadbeef);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(c->fd, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, c->dbuf, 0, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, ro, 0, c->dbuf, 0, len, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, 0xdeadbeef);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(c->fd, &j));
 	EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, 8 * PAGE, 0xee));
 
 	uptr_gem_close(c->fd, h);
@@ -459,24 +457,24 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 {
 	struct abuse_ctx *c = &self->c;
 	unsigned char buf[RO_SIZE];
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int ok_jobs = 0;
 	__u32 h, ro;
 
 	/* Created lazily: nothing is checked until the device uses it. */
 	ASSERT_EQ(0, create_once(c->fd, self->map, RO_SIZE, 0, &h));
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, RO_SIZE, 0xdeadbeef);
-	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, PAGE, 4, 0xdeadbeef);
-	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, RO_SIZE, 0xdeadbeef);
+	EXPECT_EQ(variant->use_err, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, PAGE, 4, 0xdeadbeef);
+	EXPECT_EQ(variant->use_err, uptr_batch_submit(c->fd, &j));
 	/* Any use of a writable object needs write access, reads too. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, RO_SIZE, 0);
-	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->dbuf, 0, h, 0, PAGE, 0);
-	EXPECT_EQ(variant->use_err, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->dbuf, 0, RO_SIZE, 0);
+	EXPECT_EQ(variant->use_err, uptr_batch_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->dbuf, 0, h, 0, PAGE, 0);
+	EXPECT_EQ(variant->use_err, uptr_batch_submit(c->fd, &j));
 	/* POPULATE fails the way the later use would. */
 	EXPECT_EQ(variant->use_err, create_once(c->fd, self->map, RO_SIZE,
 						DRM_UPTR_CREATE_POPULATE,
@@ -485,14 +483,14 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 	/* The device may read it through a read-only object. */
 	ASSERT_EQ(0, create_once(c->fd, self->map, RO_SIZE,
 				 DRM_UPTR_CREATE_READ_ONLY, &ro));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, c->dbuf, 0, RO_SIZE, 0);
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, c->dbuf, 0, RO_SIZE, 0);
 	if (variant->ro_copy == 1) {
-		ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+		ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 		EXPECT_EQ(-1, uptr_check_pattern(c->dbuf_map, RO_SIZE, 0x41));
 		ok_jobs++;
 	} else {
-		EXPECT_EQ(variant->ro_copy, uptr_job_submit(c->fd, &j));
+		EXPECT_EQ(variant->ro_copy, uptr_batch_submit(c->fd, &j));
 		EXPECT_EQ(-1, uptr_check_bytes(c->dbuf_map, RO_SIZE, 0xee));
 	}
 	EXPECT_EQ(c->submitted0 + ok_jobs, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
@@ -511,10 +509,10 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 	if (variant->kind == RO_ANON || variant->kind == RO_PROT_NONE) {
 		ASSERT_EQ(0, mprotect(self->map, RO_SIZE,
 				      PROT_READ | PROT_WRITE));
-		j = (struct uptr_job){};
-		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, RO_SIZE,
-			     0x0b0b0b0b);
-		ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+		j = (struct uptr_batch){};
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, RO_SIZE,
+			       0x0b0b0b0b);
+		ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 		EXPECT_EQ(-1, uptr_check_words(self->map, RO_SIZE, 0x0b0b0b0b));
 	}
 	uptr_gem_close(c->fd, h);
@@ -1017,13 +1015,13 @@ static bool fz_record(struct fuzz *f, enum fz_ioc k, unsigned int cmd,
 /* Wait for every job queued so far: one ring, in order. */
 static int fz_drain(struct fuzz *f)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, f->drain_bo, 0, PAGE,
-		     0xd7a1d7a1);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, f->drain_bo, 0, PAGE,
+		       0xd7a1d7a1);
 	f->since_drain = 0;
 	f->drains++;
-	return uptr_run_job(f->fd, f->drain_sync, &j);
+	return uptr_batch_run(f->fd, f->drain_sync, &j);
 }
 
 /*
@@ -1369,7 +1367,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 	long long end, t0 = uptr_now_ms(), submitted0, timedout0;
 	struct uptr_stats s0, s1;
 	__u64 seed = f->rng;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	unsigned int i;
 	ssize_t bad;
 	__u32 h;
@@ -1424,13 +1422,13 @@ TEST_F_TIMEOUT(fuzz, random_ioctls_get_documented_errnos_canary_intact,
 	ASSERT_EQ(0, mprotect(f->arena, PAGE, PROT_READ | PROT_WRITE));
 	uptr_fill_pattern(f->arena, PAGE, 0x56);
 	ASSERT_EQ(0, uptr_create(f->fd, f->arena, PAGE, 0, &h));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, f->drain_bo, 0, PAGE, 0);
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, PAGE, 0x600d600d);
-	ASSERT_EQ(1, uptr_run_job(f->fd, f->drain_sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, f->drain_bo, 0, PAGE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, PAGE, 0x600d600d);
+	ASSERT_EQ(1, uptr_batch_run(f->fd, f->drain_sync, &j));
 	EXPECT_EQ(-1, uptr_check_words(f->arena, PAGE, 0x600d600d));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, f->drain_bo, 0, h, 0, PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(f->fd, f->drain_sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, f->drain_bo, 0, h, 0, PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(f->fd, f->drain_sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(f->arena, PAGE, 0x56));
 }
 

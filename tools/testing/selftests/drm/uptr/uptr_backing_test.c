@@ -33,9 +33,7 @@
 #include <linux/userfaultfd.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
 #define NPAGES		16
@@ -351,7 +349,7 @@ static void read_from_disk(struct __test_metadata *_metadata, int ffd,
 TEST_F_TIMEOUT(file, device_writes_to_shared_file_mapping_reach_disk, 120)
 {
 	struct uptr_stats s0, s1, s2, d;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	unsigned char *disk;
 	__u32 h;
 
@@ -363,10 +361,10 @@ TEST_F_TIMEOUT(file, device_writes_to_shared_file_mapping_reach_disk, 120)
 
 	stats_read(_metadata, self->dir, &s0);
 	/* Only the device writes the file: FILL one half, COPY the other. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xd15cf111);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
-		     SIZE / 2, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xd15cf111);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
+		       SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	stats_since(_metadata, self->dir, "device write", &s0, &s1, &d);
 	EXPECT_LE(NPAGES, d.pages_faulted);
 
@@ -470,23 +468,23 @@ TEST_F_TIMEOUT(file, writeback_racing_device_writes_keeps_last_write, 300)
 	deadline = uptr_now_ms() + uptr_stress_seconds(120) * 1000LL;
 	for (k = 1; k <= NPAGES || uptr_now_ms() < deadline; k++) {
 		unsigned int p1 = k % NPAGES, p2 = (p1 + NPAGES / 2) % NPAGES;
-		struct uptr_job j = {};
+		struct uptr_batch j = {};
 
-		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, p1 * PAGE, PAGE,
-			     stress_word(k, p1, false));
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, p1 * PAGE, PAGE,
+			       stress_word(k, p1, false));
 		expect[p1] = stress_word(k, p1, false);
 		if (k % 3 == 0) {
 			q = k % NPAGES;
-			uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, q * PAGE,
-				     h, p2 * PAGE, PAGE, 0);
+			uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, q * PAGE,
+				       h, p2 * PAGE, PAGE, 0);
 			expect[p2] = BO_WORD(q);
 		} else {
-			uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, p2 * PAGE,
-				     PAGE, stress_word(k, p2, true));
+			uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, p2 * PAGE,
+				       PAGE, stress_word(k, p2, true));
 			expect[p2] = stress_word(k, p2, true);
 		}
 		j.out.handle = self->sync;
-		ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+		ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
 		if (k % 8 == 0)
 			ASSERT_EQ(0, uptr_syncobj_wait(self->fd, self->sync, 0));
 	}
@@ -528,7 +526,7 @@ TEST_F_TIMEOUT(file, device_write_to_private_file_mapping_stays_private, 120)
 {
 	struct uptr_stats s0, s1, s2, d;
 	unsigned char *shared, *buf;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 h;
 
 	self->map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE,
@@ -540,10 +538,10 @@ TEST_F_TIMEOUT(file, device_write_to_private_file_mapping_stays_private, 120)
 	uptr_fill_pattern(self->bo, SIZE, 33);
 
 	stats_read(_metadata, self->dir, &s0);
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xc0dec0de);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
-		     SIZE / 2, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xc0dec0de);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
+		       SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	stats_since(_metadata, self->dir, "device write", &s0, &s1, &d);
 	EXPECT_LE(NPAGES, d.pages_faulted);
 
@@ -569,9 +567,9 @@ TEST_F_TIMEOUT(file, device_write_to_private_file_mapping_stays_private, 120)
 	stats_since(_metadata, self->dir, "MADV_DONTNEED", &s1, &s2, &d);
 	EXPECT_LE(NPAGES, d.pages_invalidated);
 	memset(self->bo, 0, SIZE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 5));
 	EXPECT_EQ(-1, uptr_check_pattern(self->map, SIZE, 5));
 
@@ -772,13 +770,13 @@ static int clean_swapcache_pages(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
 {
 	struct uptr_stats s0, s1, s2, s3, d;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int clean;
 
 	/* The CPU writes, the device reads once (its mirror is valid). */
 	uptr_fill_pattern(self->p, SIZE, 41);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	ASSERT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 41));
 
 	stats_read(_metadata, self->dir, &s0);
@@ -792,10 +790,10 @@ TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
 	/* Swap in by a read only: nothing dirties the pages. */
 	if (variant->device_swapin) {
 		memset(self->bo, 0, SIZE);
-		j = (struct uptr_job){};
-		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0,
-			     SIZE, 0);
-		ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+		j = (struct uptr_batch){};
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0,
+			       SIZE, 0);
+		ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 		EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 41));
 	} else {
 		EXPECT_EQ(-1, uptr_check_pattern(self->p, SIZE, 41));
@@ -808,12 +806,12 @@ TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
 	/* Only the device writes now: FILL one half, COPY the other. */
 	uptr_fill_pattern(self->bo + SIZE, SIZE, 43);
 	stats_read(_metadata, self->dir, &s1);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hw, 0, SIZE / 2,
-		     0x5a17f111);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE + SIZE / 2,
-		     self->hw, SIZE / 2, SIZE / 2, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hw, 0, SIZE / 2,
+		       0x5a17f111);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE + SIZE / 2,
+		       self->hw, SIZE / 2, SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	stats_since(_metadata, self->dir, "device write", &s1, &s2, &d);
 	EXPECT_LE(NPAGES, d.pages_faulted);
 	clean_swapcache_pages(_metadata, self->p, "after device write");
@@ -826,9 +824,9 @@ TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
 
 	/* The device's data came back, for the device and for the CPU. */
 	memset(self->bo, 0, SIZE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_words(self->bo, SIZE / 2, 0x5a17f111))
 		TH_LOG("device read %#x, expected 0x5a17f111",
 		       *(__u32 *)self->bo);
@@ -929,7 +927,7 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	struct uffdio_copy cp = {};
 	struct uffd_msg msg;
 	struct uptr_stats s0, s1, d;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 h, hro;
 
 	/* Faulting in at create time fails, for either access. */
@@ -946,13 +944,13 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	submitted = UPTR_COUNTER("uptr_engine", "jobs_submitted");
 
 	/* A job reading or writing missing pages is refused, not queued. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, PAGE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, PAGE, 0);
 	j.out.handle = self->sync;
-	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0x0ddf111e);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(self->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0x0ddf111e);
 	j.out.handle = self->sync;
-	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(self->fd, &j));
 	EXPECT_EQ(-EINVAL, uptr_syncobj_wait(self->fd, self->sync, 0));
 	EXPECT_EQ(submitted,
 		  UPTR_COUNTER("uptr_engine", "jobs_submitted"));
@@ -970,30 +968,30 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 
 	stats_read(_metadata, self->dir, &s0);
 	memset(self->bo, 0xee, SIZE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE / 2, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE / 2, 51));
 	/* The second half is still missing. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(self->fd, &j));
 
 	zp.range.start = (uintptr_t)self->p + SIZE / 2;
 	zp.range.len = SIZE / 2;
 	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_ZEROPAGE, &zp));
 	ASSERT_EQ((__s64)(SIZE / 2), zp.zeropage);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE / 2, 51));
 	EXPECT_EQ(-1, uptr_check_words(self->bo + SIZE / 2, SIZE / 2, 0));
 
 	/* The device writes over both halves; the CPU sees it. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, PAGE, SIZE - 2 * PAGE,
-		     0x0ddf111e);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, PAGE, SIZE - 2 * PAGE,
+		       0x0ddf111e);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	stats_since(_metadata, self->dir, "after resolving", &s0, &s1, &d);
 	EXPECT_LE(NPAGES, d.pages_faulted);
 	EXPECT_EQ(-1, uptr_check_pattern(self->p, PAGE, 51));
@@ -1005,9 +1003,9 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	 * read-only object, which mirrored the zero pages, follows.
 	 */
 	memset(self->bo, 0xee, SIZE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(0, memcmp(self->bo, self->p, SIZE));
 	EXPECT_EQ(-1, uptr_check_words(self->bo + SIZE / 2, SIZE / 2 - PAGE,
 				       0x0ddf111e));
@@ -1025,7 +1023,7 @@ TEST_F(uffd, write_protected_pages_refuse_device_write_until_unprotected)
 	struct uptr_stats s0, s1, d;
 	struct uffdio_copy cp = {};
 	struct uffd_msg msg;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 h, hro;
 
 	range.start = (uintptr_t)self->p;
@@ -1044,13 +1042,13 @@ TEST_F(uffd, write_protected_pages_refuse_device_write_until_unprotected)
 				 DRM_UPTR_CREATE_READ_ONLY, &hro));
 
 	/* The device may read them... */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 51));
 	/* ...but not write them behind the handler's back. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0x3070f111);
-	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0x3070f111);
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(self->fd, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->p, SIZE, 51));
 	EXPECT_EQ(-1, read(self->uffd, &msg, sizeof(msg)));
 
@@ -1064,11 +1062,11 @@ TEST_F(uffd, write_protected_pages_refuse_device_write_until_unprotected)
 	stats_since(_metadata, self->dir, "unprotect", &s0, &s1, &d);
 	EXPECT_LE(1, d.event_protection_vma);
 	EXPECT_LE(NPAGES, d.pages_invalidated);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_words(self->p, SIZE, 0x3070f111));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_words(self->bo, SIZE, 0x3070f111));
 }
 
@@ -1162,13 +1160,13 @@ FIXTURE_TEARDOWN(uffd_swap)
 TEST_F(uffd_swap, swapped_out_pages_are_not_missing_for_device)
 {
 	struct uptr_stats s0, s1, d;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	struct uffd_msg msg;
 	int ret;
 
 	/* Present pages of the registered range: the device reads them. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hr, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	ASSERT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 47));
 
 	stats_read(_metadata, self->dir, &s0);
@@ -1178,13 +1176,13 @@ TEST_F(uffd_swap, swapped_out_pages_are_not_missing_for_device)
 
 	/* Swapped out is not missing: the device swaps them in. */
 	memset(self->bo, 0, SIZE);
-	ret = uptr_run_job(self->fd, self->sync, &j);
+	ret = uptr_batch_run(self->fd, self->sync, &j);
 	EXPECT_EQ(1, ret) TH_LOG("device read of swapped-out pages: %d", ret);
 	if (ret == 1)
 		EXPECT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 47));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hw, 0, PAGE, 0x5ad0f111);
-	ret = uptr_run_job(self->fd, self->sync, &j);
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hw, 0, PAGE, 0x5ad0f111);
+	ret = uptr_batch_run(self->fd, self->sync, &j);
 	EXPECT_EQ(1, ret) TH_LOG("device write of swapped-out page: %d", ret);
 
 	/* The CPU reads them back without the handler being asked. */
@@ -1278,7 +1276,7 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 {
 	const size_t foff = HPAGE / 2 - 2 * PAGE, flen = 16 * PAGE;
 	struct uptr_stats s0, s1, s2, d;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 h, hsub;
 
 	uptr_fill_pattern(self->p, HPAGE, 61);
@@ -1287,16 +1285,16 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 				 DRM_UPTR_CREATE_PROBE, &h));
 
 	stats_read(_metadata, self->dir, &s0);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	stats_since(_metadata, self->dir, "copy out", &s0, &s1, &d);
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo, HPAGE, 61));
 	EXPECT_LE((long long)(HPAGE / PAGE), d.pages_faulted);
 
 	/* The device writes inside the huge page; the CPU sees exactly it. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, foff, flen, 0x4e6ef111);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, foff, flen, 0x4e6ef111);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->p, foff, 61));
 	EXPECT_EQ(-1, uptr_check_words(self->p + foff, flen, 0x4e6ef111));
 	EXPECT_EQ(-1, check_pattern_at(self->p + foff + flen,
@@ -1307,9 +1305,9 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 				 DRM_UPTR_CREATE_READ_ONLY |
 				 DRM_UPTR_CREATE_POPULATE, &hsub));
 	memset(self->bo, 0, 4 * PAGE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, hsub, 0, self->hbo, 0, 4 * PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hsub, 0, self->hbo, 0, 4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, check_pattern_at(self->bo, 4 * PAGE, 3 * PAGE, 61));
 
 	/* Zapping the huge page invalidates the whole 2 MiB mirror. */
@@ -1317,9 +1315,9 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 	stats_since(_metadata, self->dir, "MADV_DONTNEED", &s1, &s2, &d);
 	EXPECT_LE((long long)(HPAGE / PAGE), d.pages_invalidated);
 	memset(self->bo, 0xee, HPAGE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	if (variant->zero_after_dontneed) {
 		EXPECT_EQ(-1, uptr_check_words(self->bo, HPAGE, 0));
 		EXPECT_EQ(-1, uptr_check_words(self->p, HPAGE, 0));
@@ -1422,7 +1420,7 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 #if defined(__x86_64__)
 	unsigned char orig[PAGE];
 	struct uptr_stats s0, s1, s2, d;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	char probe[PATH_MAX + 64];
 	int ret;
 	__u32 h;
@@ -1432,8 +1430,8 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 	/* Text is not writable: the device may only read it. */
 	ASSERT_EQ(0, uptr_create(self->fd, self->page, PAGE,
 				 DRM_UPTR_CREATE_READ_ONLY, &h));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	ASSERT_EQ(0, memcmp(orig, self->bo, PAGE));
 
 	/* Register and enable: the page is replaced in every mapping. */
@@ -1451,7 +1449,7 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 	EXPECT_LE(1, d.pages_invalidated);
 
 	memset(self->bo, 0, PAGE);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(PROBE_BREAKPOINT, self->bo[self->off]);
 	EXPECT_EQ(PROBE_BREAKPOINT, self->page[self->off]);
 	/* Nothing else of the page changed. */
@@ -1467,7 +1465,7 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 	EXPECT_LE(1, d.event_clear);
 
 	memset(self->bo, 0, PAGE);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(PROBE_FIRST_BYTE, self->bo[self->off]);
 	EXPECT_EQ(0, memcmp(orig, self->bo, PAGE));
 #endif

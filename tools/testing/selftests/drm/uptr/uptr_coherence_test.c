@@ -28,10 +28,8 @@
 #include <linux/mempolicy.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
-#include "uptr_gate.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
+#include "uptr_gate.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
@@ -140,10 +138,10 @@ static __u64 coh_cpu_sum(const unsigned char *base, size_t off, size_t len)
 static int coh_run1(struct coh_dev *d, __u32 op, __u32 src, __u64 soff,
 		    __u32 dst, __u64 doff, __u64 len, __u32 pattern)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, op, src, soff, dst, doff, len, pattern);
-	return uptr_run_job(d->fd, d->sync, &j);
+	uptr_batch_cmd(&j, op, src, soff, dst, doff, len, pattern);
+	return uptr_batch_run(d->fd, d->sync, &j);
 }
 
 /*
@@ -187,7 +185,7 @@ static int coh_sum(struct coh_dev *d, __u32 h, __u64 off, __u64 len,
  */
 static int coh_busy_start(struct coh_dev *d, __u32 h, __u64 len, bool write)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int ret;
 
 	if (!d->gate_on)
@@ -196,17 +194,16 @@ static int coh_busy_start(struct coh_dev *d, __u32 h, __u64 len, bool write)
 	if (ret)
 		return ret;
 	if (write)
-		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, BUSY_WORD);
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, BUSY_WORD);
 	else
-		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, d->hbusy, 0, len, 0);
-	j.in[0].handle = d->gate_sync;
-	j.nin = 1;
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, d->hbusy, 0, len, 0);
+	uptr_batch_in(&j, d->gate_sync, 0);
 	j.out.handle = d->busy_sync;
 	d->busy_started0 = uptr_debugfs_value("uptr_engine", "jobs_started");
 	d->busy_waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
 	if (d->busy_started0 < 0 || d->busy_waits0 < 0)
 		return -ENOENT;
-	ret = uptr_job_submit(d->fd, &j);
+	ret = uptr_batch_submit(d->fd, &j);
 	if (ret)
 		return ret;
 	if (uptr_syncobj_status(d->fd, d->busy_sync) != 0 ||
@@ -1430,7 +1427,7 @@ static int coh_wipeonfork_child(unsigned char *m)
 {
 	unsigned char *bo;
 	__u32 h, hbo, sync;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int fd;
 
 	if (coh_check_word(m, 0, SIZE, 0) != -1)
@@ -1441,13 +1438,13 @@ static int coh_wipeonfork_child(unsigned char *m)
 	    uptr_syncobj_create(fd, &sync))
 		return 2;
 	memset(bo, 0xee, SIZE);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, hbo, 0, SIZE, 0);
-	if (uptr_run_job(fd, sync, &j) != 1 ||
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, hbo, 0, SIZE, 0);
+	if (uptr_batch_run(fd, sync, &j) != 1 ||
 	    coh_check_word(bo, 0, SIZE, 0) != -1)
 		return 3;
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0xc41dc41d);
-	if (uptr_run_job(fd, sync, &j) != 1 ||
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE, 0xc41dc41d);
+	if (uptr_batch_run(fd, sync, &j) != 1 ||
 	    coh_check_word(m, 0, SIZE, 0xc41dc41d) != -1)
 		return 4;
 	return 0;
@@ -1538,12 +1535,12 @@ static void *coh_loop_run(void *arg)
 	struct coh_loop *l = arg;
 
 	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
-		struct uptr_job j = {};
+		struct uptr_batch j = {};
 		int ret;
 
-		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, l->src, 0, l->dst, 0,
-			     l->len, 0);
-		ret = uptr_run_job(l->fd, l->sync, &j);
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, l->src, 0, l->dst, 0,
+			       l->len, 0);
+		ret = uptr_batch_run(l->fd, l->sync, &j);
 		if (ret == 1) {
 			l->jobs++;
 		} else {

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
+#include "uptr_util.h"
 
 /* Pages in the buffer most tests wrap. */
 #define NPAGES		16

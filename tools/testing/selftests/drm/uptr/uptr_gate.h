@@ -23,7 +23,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "uptr_job.h"
+#include "uptr_util.h"
 
 #define UPTR_SW_SYNC	"/sys/kernel/debug/sync/sw_sync"
 
@@ -64,197 +64,46 @@ struct uptr_gate {
 };
 
 /* Signal the points of @timeline up to @target. Returns 0 or -errno. */
-static inline int uptr_gate_signal(int timeline, struct uptr_gate_shared *sh,
-				   __u32 target)
-{
-	__u32 cur = __atomic_load_n(&sh->signalled, __ATOMIC_ACQUIRE);
-	__u32 inc = target - cur;
-
-	if ((int)inc <= 0)
-		return 0;
-	if (ioctl(timeline, UPTR_SW_SYNC_IOC_INC, &inc))
-		return -errno;
-	__atomic_store_n(&sh->signalled, target, __ATOMIC_RELEASE);
-	return 0;
-}
+int uptr_gate_signal(int timeline, struct uptr_gate_shared *sh,
+		     __u32 target);
 
 /* Did an invalidation start waiting for a fence since @waits0? */
-static inline bool uptr_gate_saw_wait(long long waits0)
-{
-	return uptr_debugfs_value("uptr_engine", "invalidations_waiting") > 0 &&
-	       uptr_debugfs_value("uptr_engine", "invalidation_waits") > waits0;
-}
+bool uptr_gate_saw_wait(long long waits0);
 
 /* The releaser process: serves arm commands until told to quit. */
-static inline void uptr_gate_serve(int timeline, struct uptr_gate_shared *sh,
-				   int cmd_fd, int reply_fd)
-{
-	struct pollfd pfd = { .fd = cmd_fd, .events = POLLIN };
-	struct uptr_gate_cmd cmd;
-	__u32 target = 0;
-
-	for (;;) {
-		long long end;
-		char saw = 0;
-
-		if (read(cmd_fd, &cmd, sizeof(cmd)) != sizeof(cmd) ||
-		    cmd.op == 'q')
-			break;
-		if (cmd.op != 'a')
-			continue;	/* a disarm, after the arm ended */
-		target = cmd.target;
-		end = uptr_now_ms() + UPTR_GATE_GUARD_MS;
-		while (uptr_now_ms() < end) {
-			if (uptr_gate_saw_wait(cmd.waits0)) {
-				saw = 1;
-				break;
-			}
-			/* Another command meanwhile: stop waiting. */
-			if (poll(&pfd, 1, 1))
-				break;
-		}
-		uptr_gate_signal(timeline, sh, target);
-		if (write(reply_fd, &saw, 1) != 1)
-			break;
-	}
-	uptr_gate_signal(timeline, sh, target);
-	_exit(0);
-}
+void uptr_gate_serve(int timeline, struct uptr_gate_shared *sh,
+		     int cmd_fd, int reply_fd);
 
 /*
  * Open the sw_sync timeline and fork the releaser; call before creating
  * any userptr object. Returns 0, or -errno (-ENOENT: no sw_sync).
  */
-static inline int uptr_gate_init(struct uptr_gate *g)
-{
-	int cmd[2], reply[2];
-	pid_t pid;
-
-	memset(g, 0, sizeof(*g));
-	g->cmd_fd = -1;
-	g->reply_fd = -1;
-	g->timeline = open(UPTR_SW_SYNC, O_RDWR | O_CLOEXEC);
-	if (g->timeline < 0)
-		return -errno;
-	g->sh = mmap(NULL, sizeof(*g->sh), PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (g->sh == MAP_FAILED) {
-		g->sh = NULL;
-		return -ENOMEM;
-	}
-	if (pipe2(cmd, O_CLOEXEC))
-		return -errno;
-	if (pipe2(reply, O_CLOEXEC)) {
-		close(cmd[0]);
-		close(cmd[1]);
-		return -errno;
-	}
-	fflush(NULL);
-	/* @g may be shared memory: the child must not write to it. */
-	pid = fork();
-	if (!pid) {
-		close(cmd[1]);
-		close(reply[0]);
-		uptr_gate_serve(g->timeline, g->sh, cmd[0], reply[1]);
-	}
-	close(cmd[0]);
-	close(reply[1]);
-	g->releaser = pid;
-	g->cmd_fd = cmd[1];
-	g->reply_fd = reply[0];
-	return pid < 0 ? -errno : 0;
-}
+int uptr_gate_init(struct uptr_gate *g);
 
 /*
  * Put a new unsignalled fence of the gate into the syncobj @handle of
  * @fd (replacing its fence). Returns 0 or -errno.
  */
-static inline int uptr_gate_close(struct uptr_gate *g, int fd, __u32 handle)
-{
-	struct uptr_sw_sync_create_fence c = { .value = g->value + 1 };
-	struct drm_syncobj_handle h = {
-		.handle = handle,
-		.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
-	};
-	int ret;
-
-	snprintf(c.name, sizeof(c.name), "uptr-gate");
-	if (ioctl(g->timeline, UPTR_SW_SYNC_IOC_CREATE_FENCE, &c))
-		return -errno;
-	g->value++;
-	h.fd = c.fence;
-	ret = uptr_ioctl(fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &h);
-	close(c.fence);
-	return ret;
-}
+int uptr_gate_close(struct uptr_gate *g, int fd, __u32 handle);
 
 /* Signal every fence of the gate. Returns 0 or -errno. */
-static inline int uptr_gate_open(struct uptr_gate *g)
-{
-	if (!g->sh)
-		return -EINVAL;
-	return uptr_gate_signal(g->timeline, g->sh, g->value);
-}
+int uptr_gate_open(struct uptr_gate *g);
 
 /*
  * Arm the releaser: it opens the gate as soon as an invalidation is seen
  * waiting for a fence (or after UPTR_GATE_GUARD_MS, a guard against a
  * hang, not a measure). Returns 0 or -errno.
  */
-static inline int uptr_gate_open_on_wait(struct uptr_gate *g)
-{
-	struct uptr_gate_cmd cmd = { .op = 'a', .target = g->value };
-
-	cmd.waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
-	if (cmd.waits0 < 0)
-		return -ENOENT;
-	if (g->releaser <= 0 || g->armed)
-		return -EINVAL;
-	if (write(g->cmd_fd, &cmd, sizeof(cmd)) != sizeof(cmd))
-		return -errno;
-	g->armed = true;
-	return 0;
-}
+int uptr_gate_open_on_wait(struct uptr_gate *g);
 
 /*
  * Disarm the releaser (it opens the gate as it goes). Returns 1 if it had
  * opened the gate because an invalidation waited, 0 if not (or it was not
  * armed).
  */
-static inline int uptr_gate_join(struct uptr_gate *g)
-{
-	struct uptr_gate_cmd cmd = { .op = 'd' };
-	char saw = 0;
-
-	if (!g->armed)
-		return 0;
-	g->armed = false;
-	/* It ends the arm's wait if that still runs; one reply per arm. */
-	if (write(g->cmd_fd, &cmd, sizeof(cmd)) != sizeof(cmd) ||
-	    read(g->reply_fd, &saw, 1) != 1)
-		return 0;
-	return saw;
-}
+int uptr_gate_join(struct uptr_gate *g);
 
 /* Disarm and stop the releaser, open the gate, close the timeline. */
-static inline void uptr_gate_fini(struct uptr_gate *g)
-{
-	struct uptr_gate_cmd cmd = { .op = 'q' };
-
-	if (g->timeline < 0 || !g->sh)
-		return;
-	uptr_gate_join(g);
-	if (g->releaser > 0) {
-		if (write(g->cmd_fd, &cmd, sizeof(cmd)) != sizeof(cmd))
-			kill(g->releaser, SIGKILL);
-		waitpid(g->releaser, NULL, 0);
-		g->releaser = 0;
-	}
-	uptr_gate_open(g);
-	close(g->cmd_fd);
-	close(g->reply_fd);
-	close(g->timeline);
-	g->timeline = -1;
-}
+void uptr_gate_fini(struct uptr_gate *g);
 
 #endif /* _UPTR_GATE_H_ */

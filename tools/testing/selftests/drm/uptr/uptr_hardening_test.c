@@ -23,9 +23,7 @@
 #include <unistd.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
 #define GIB		(1024ULL * 1024 * 1024)

@@ -24,9 +24,7 @@
 #include <linux/sync_file.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
 #define REFCNT		"/sys/module/uptr/refcnt"
@@ -78,14 +76,14 @@ static void module_expect_refusal(struct __test_metadata *_metadata)
 /* A FILL of a fresh device buffer through @fd; its out fence in @sync. */
 static int module_fill(int fd, __u32 sync, __u32 *bo, void **map)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int ret;
 
 	ret = uptr_bo_create(fd, PAGE, bo, map);
 	if (ret)
 		return ret;
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, *bo, 0, PAGE, 0x6d6d6d6d);
-	return uptr_run_job(fd, sync, &j);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, *bo, 0, PAGE, 0x6d6d6d6d);
+	return uptr_batch_run(fd, sync, &j);
 }
 
 TEST_F(module, unload_refused_while_a_file_is_open)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
+#include "uptr_util.h"
 
 FIXTURE(uptr) {
 	int fd;

@@ -45,10 +45,8 @@
 #include <linux/mempolicy.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
-#include "uptr_gate.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
+#include "uptr_gate.h"
 
 #define PAGE		UPTR_PAGE
 #define NPAGES		8U
@@ -122,20 +120,19 @@ static void rep_teardown(struct rep *r)
 static void rep_hold(struct __test_metadata *_metadata, struct rep *r,
 		     __u32 h, __u64 len, bool write)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	ASSERT_EQ(0, uptr_gate_close(&r->gate, r->fd, r->held));
 	if (write)
-		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, WORD);
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, len, WORD);
 	else
-		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, r->hbo, 0, len, 0);
-	j.in[0].handle = r->held;
-	j.nin = 1;
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, r->hbo, 0, len, 0);
+	uptr_batch_in(&j, r->held, 0);
 	j.out.handle = r->bsync;
 	memset(r->bo, 0xee, SIZE);
 	r->started0 = UPTR_COUNTER("uptr_engine", "jobs_started");
 	r->waits0 = UPTR_COUNTER("uptr_engine", "invalidation_waits");
-	ASSERT_EQ(0, uptr_job_submit(r->fd, &j));
+	ASSERT_EQ(0, uptr_batch_submit(r->fd, &j));
 	/* Queued, its fence in the object's reservation, not started. */
 	ASSERT_EQ(0, uptr_syncobj_status(r->fd, r->bsync));
 	ASSERT_EQ(r->started0, UPTR_COUNTER("uptr_engine", "jobs_started"));
@@ -172,10 +169,10 @@ static void rep_check_waited(struct __test_metadata *_metadata,
 static int rep_run(struct rep *r, __u32 op, __u32 src, __u32 dst, __u64 len,
 		   __u32 pattern)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, op, src, 0, dst, 0, len, pattern);
-	return uptr_run_job(r->fd, r->sync, &j);
+	uptr_batch_cmd(&j, op, src, 0, dst, 0, len, pattern);
+	return uptr_batch_run(r->fd, r->sync, &j);
 }
 
 /* ---- KSM -------------------------------------------------------------- */

@@ -44,10 +44,8 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
-#include "uptr_gate.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
+#include "uptr_gate.h"
 
 #define PAGE		UPTR_PAGE
 #define HPAGE		(2UL << 20)
@@ -178,17 +176,17 @@ static void *churn_creator(void *arg)
 	int i, ret;
 
 	for (i = 0; i < CHURN_ITERS; i++) {
-		struct uptr_job j = {};
+		struct uptr_batch j = {};
 		__u32 h;
 
 		ret = uptr_create(c->fd, c->m + t->off, t->len,
 				  DRM_UPTR_CREATE_POPULATE, &h);
 		if (!ret && i % 2) {
 			/* A job in flight when the handle goes. */
-			uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->bo, 0,
-				     t->len, 0);
+			uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->bo, 0,
+				       t->len, 0);
 			j.out.handle = t->sync;
-			ret = uptr_job_submit(c->fd, &j);
+			ret = uptr_batch_submit(c->fd, &j);
 			if (!ret)
 				t->jobs++;
 			if (uptr_gem_close(c->fd, h))
@@ -337,7 +335,7 @@ static int smaps_mixedmap(const void *addr)
 TEST(mixedmap_ring_buffer_refused_by_probe_populate_and_submit)
 {
 	const char *path = TRACEFS "/per_cpu/cpu0/trace_pipe_raw";
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	unsigned char *bo, *p;
 	__u32 h, hbo, sync;
 	int fd, tfd;
@@ -367,8 +365,8 @@ TEST(mixedmap_ring_buffer_refused_by_probe_populate_and_submit)
 	ASSERT_EQ(0, uptr_bo_create(fd, PAGE, &hbo, (void **)&bo));
 	ASSERT_EQ(0, uptr_syncobj_create(fd, &sync));
 	memset(bo, 0xee, PAGE);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, hbo, 0, PAGE, 0);
-	EXPECT_EQ(-EFAULT, uptr_run_job(fd, sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, hbo, 0, PAGE, 0);
+	EXPECT_EQ(-EFAULT, uptr_batch_run(fd, sync, &j));
 	EXPECT_EQ(-1, uptr_check_bytes(bo, PAGE, 0xee));
 	munmap(bo, PAGE);
 	munmap(p, PAGE);
@@ -443,17 +441,16 @@ FIXTURE_TEARDOWN(held)
 static void held_submit(struct __test_metadata *_metadata, struct held *g,
 			__u32 op, __u32 src, __u32 dst, __u64 len)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	ASSERT_EQ(0, uptr_gate_close(&g->gate, g->fd, g->gsync));
-	uptr_job_cmd(&j, op, src, 0, dst, 0, len, op == DRM_UPTR_OP_FILL ?
-		     WORD : 0);
-	j.in[0].handle = g->gsync;
-	j.nin = 1;
+	uptr_batch_cmd(&j, op, src, 0, dst, 0, len, op == DRM_UPTR_OP_FILL ?
+		       WORD : 0);
+	uptr_batch_in(&j, g->gsync, 0);
 	j.out.handle = g->bsync;
 	g->started0 = UPTR_COUNTER("uptr_engine", "jobs_started");
 	g->waits0 = UPTR_COUNTER("uptr_engine", "invalidation_waits");
-	ASSERT_EQ(0, uptr_job_submit(g->fd, &j));
+	ASSERT_EQ(0, uptr_batch_submit(g->fd, &j));
 	ASSERT_EQ(0, uptr_syncobj_status(g->fd, g->bsync));
 	ASSERT_EQ(g->started0, UPTR_COUNTER("uptr_engine", "jobs_started"));
 	ASSERT_EQ(0, UPTR_COUNTER("uptr_engine", "jobs_running"));
@@ -476,10 +473,10 @@ static void held_check_waited(struct __test_metadata *_metadata,
 static int held_run(struct held *g, __u32 op, __u32 src, __u64 soff,
 		    __u32 dst, __u64 doff, __u64 len, __u32 pattern)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, op, src, soff, dst, doff, len, pattern);
-	return uptr_run_job(g->fd, g->sync, &j);
+	uptr_batch_cmd(&j, op, src, soff, dst, doff, len, pattern);
+	return uptr_batch_run(g->fd, g->sync, &j);
 }
 
 TEST_F(held, ftruncate_shrink_of_shared_file_waits_rest_of_object_works)
@@ -716,7 +713,7 @@ FIXTURE_TEARDOWN(fork)
  */
 static int fork_child(unsigned char *m)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 h, sync;
 	int fd;
 
@@ -727,8 +724,8 @@ static int fork_child(unsigned char *m)
 		return 11;
 	if (uptr_syncobj_create(fd, &sync))
 		return 12;
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, FORK_SIZE, WORD);
-	if (uptr_run_job(fd, sync, &j) != 1)
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, FORK_SIZE, WORD);
+	if (uptr_batch_run(fd, sync, &j) != 1)
 		return 13;
 	if (uptr_check_words(m, FORK_SIZE, WORD) != -1)
 		return 14;
@@ -741,7 +738,7 @@ TEST_F(fork, child_device_write_visible_to_parent_only_if_shared)
 	bool shared = variant->map_flags == MAP_SHARED;
 	long long done0;
 	unsigned char *m;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int status;
 	pid_t pid;
 	__u32 h;
@@ -753,8 +750,8 @@ TEST_F(fork, child_device_write_visible_to_parent_only_if_shared)
 	/* The parent's own object over the range, faulted in. */
 	ASSERT_EQ(0, uptr_create(self->fd, m, FORK_SIZE,
 				 DRM_UPTR_CREATE_POPULATE, &h));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->bo, 0, FORK_SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->bo, 0, FORK_SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 
 	done0 = UPTR_COUNTER("uptr_engine", "jobs_done");
 	fflush(NULL);
@@ -778,12 +775,12 @@ TEST_F(fork, child_device_write_visible_to_parent_only_if_shared)
 	}
 	/* The parent's device view agrees with its CPU view. */
 	memset(self->bo_map, 0xee, FORK_SIZE);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(0, memcmp(self->bo_map, m, FORK_SIZE));
 	/* And the parent's device write is the parent's. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, FORK_SIZE, WORD2);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, FORK_SIZE, WORD2);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_words(m, FORK_SIZE, WORD2));
 	munmap(m, FORK_SIZE);
 }
@@ -897,7 +894,7 @@ TEST_F_TIMEOUT(signals, storm_during_populate_and_submit_leaves_nothing, 600)
 			.user_size = SIG_SIZE,
 			.flags = DRM_UPTR_CREATE_POPULATE,
 		};
-		struct uptr_job j = {};
+		struct uptr_batch j = {};
 		struct drm_uptr_submit s = {
 			.cmds = (uintptr_t)j.cmds,
 			.cmd_stride = sizeof(struct drm_uptr_cmd),
@@ -914,10 +911,10 @@ TEST_F_TIMEOUT(signals, storm_during_populate_and_submit_leaves_nothing, 600)
 		if (sig_ioctl(self->fd, DRM_IOCTL_UPTR_CREATE, &c, &eintr,
 			      &eagain, &bad))
 			break;
-		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c.handle, 0,
-			     SIG_SIZE, WORD + i);
-		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c.handle, 0, hbo, 0,
-			     SIG_SIZE, 0);
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c.handle, 0,
+			       SIG_SIZE, WORD + i);
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c.handle, 0, hbo, 0,
+			       SIG_SIZE, 0);
 		s.cmd_count = j.n;
 		s.out_sync.handle = sync;
 		if (!sig_ioctl(self->fd, DRM_IOCTL_UPTR_SUBMIT, &s, &eintr,

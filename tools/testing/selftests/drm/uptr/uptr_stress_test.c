@@ -33,9 +33,7 @@
 #include <linux/mempolicy.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
 
 #define PAGE		UPTR_PAGE
 #define THP_SIZE	(2UL << 20)
@@ -59,7 +57,7 @@ static unsigned int rnd(unsigned int *state)
 }
 
 /* SUBMIT once: -EAGAIN and -EINTR are returned, not restarted. */
-static int submit_once(int fd, struct uptr_job *j)
+static int submit_once(int fd, struct uptr_batch *j)
 {
 	struct drm_uptr_submit s = {
 		.cmds = (__u64)(uintptr_t)j->cmds,
@@ -399,7 +397,7 @@ static void *submit_thread(void *arg)
 	unsigned int n = 0;
 
 	while (!race_stopped(r)) {
-		struct uptr_job j = {};
+		struct uptr_batch j = {};
 		unsigned long first, count;
 		__u64 off, len;
 		int ret;
@@ -408,13 +406,13 @@ static void *submit_thread(void *arg)
 		off = first * PAGE;
 		len = count * PAGE;
 		if (rnd(&s->seed) % 3) {
-			uptr_job_cmd(&j, DRM_UPTR_OP_COPY, r->handle, off,
-				     s->bo, off, len, 0);
-			uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, r->handle, off,
-				     s->sum_bo, 0, len, 0);
+			uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, r->handle, off,
+				       s->bo, off, len, 0);
+			uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, r->handle, off,
+				       s->sum_bo, 0, len, 0);
 		} else {
-			uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, r->handle,
-				     off, len, rnd(&s->seed));
+			uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, r->handle,
+				       off, len, rnd(&s->seed));
 		}
 		j.out.handle = s->sync;
 		ret = submit_once(r->fd, &j);
@@ -470,7 +468,7 @@ FIXTURE_VARIANT_ADD(race, small_pages) {
 
 /* One PMD: THPs are split, migrated whole and faulted back huge. */
 FIXTURE_VARIANT_ADD(race, thp) {
-	.npages = THP_SIZE / PAGE,
+	.npages = 0,	/* THP_SIZE / PAGE, known at run time */
 	.thp = true,
 };
 
@@ -492,7 +490,7 @@ FIXTURE_SETUP(race)
 	engine_quiesce(_metadata);
 
 	r->fd = self->fd;
-	r->npages = variant->npages;
+	r->npages = variant->thp ? THP_SIZE / PAGE : variant->npages;
 	r->size = r->npages * PAGE;
 	r->thp = variant->thp;
 	r->nodes = node_count();
@@ -599,7 +597,7 @@ static void race_check(struct __test_metadata *_metadata, struct race *r,
 {
 	unsigned int seed = 0x40 + round;
 	__u32 pat = 0x9e3779b9u * (round + 1);
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	ssize_t bad;
 	__u64 sum;
 	int i;
@@ -647,9 +645,9 @@ static void race_check(struct __test_metadata *_metadata, struct race *r,
 	/* CPU -> device: the device copies out what the CPU just wrote. */
 	uptr_fill_pattern(r->map, r->size, seed);
 	memset(r->check_map, 0, r->size);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, r->handle, 0, r->check_bo, 0,
-		     r->size, 0);
-	ASSERT_EQ(1, uptr_run_job(r->fd, r->check_sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, r->handle, 0, r->check_bo, 0,
+		       r->size, 0);
+	ASSERT_EQ(1, uptr_batch_run(r->fd, r->check_sync, &j));
 	bad = uptr_check_pattern(r->check_map, r->size, seed);
 	ASSERT_EQ(-1, bad) {
 		TH_LOG("round %d: device read 0x%02x at byte %zd (page %zd), CPU wrote 0x%02x",
@@ -658,9 +656,9 @@ static void race_check(struct __test_metadata *_metadata, struct race *r,
 	}
 
 	/* Device -> CPU: the CPU reads what the device filled in. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, r->handle, 0, r->size, pat);
-	ASSERT_EQ(1, uptr_run_job(r->fd, r->check_sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, r->handle, 0, r->size, pat);
+	ASSERT_EQ(1, uptr_batch_run(r->fd, r->check_sync, &j));
 	bad = uptr_check_words(r->map, r->size, pat);
 	ASSERT_EQ(-1, bad) {
 		TH_LOG("round %d: CPU read 0x%08x at word %zd (page %zd), device wrote 0x%08x",
@@ -669,10 +667,10 @@ static void race_check(struct __test_metadata *_metadata, struct race *r,
 	}
 
 	/* And the device reads back its own writes. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, r->handle, 0, r->check_sum,
-		     0, r->size, 0);
-	ASSERT_EQ(1, uptr_run_job(r->fd, r->check_sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, r->handle, 0, r->check_sum,
+		       0, r->size, 0);
+	ASSERT_EQ(1, uptr_batch_run(r->fd, r->check_sync, &j));
 	sum = (__u64)pat * (r->size / 4);
 	ASSERT_EQ(0, memcmp(&sum, r->sum_map, sizeof(sum)));
 }
@@ -812,11 +810,11 @@ static void ctx_teardown(struct life_ctx *c)
 static void ctx_engine_works(struct __test_metadata *_metadata,
 			     struct life_ctx *c, unsigned int seed)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	uptr_fill_pattern(c->map, LIFE_SIZE, seed);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, LIFE_SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, LIFE_SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	ASSERT_EQ(-1, uptr_check_pattern(c->bo_map, LIFE_SIZE, seed));
 }
 
@@ -837,15 +835,15 @@ static void busy_child(int wfd, int njobs, bool wait_for_kill)
 	    uptr_bo_create(fd, LIFE_SIZE, &bo, NULL))
 		_exit(2);
 	for (i = 0; i < njobs; i++) {
-		struct uptr_job j = {};
+		struct uptr_batch j = {};
 
 		if (i & 1)
-			uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, bo, 0,
-				     LIFE_SIZE, 0);
+			uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, bo, 0,
+				       LIFE_SIZE, 0);
 		else
-			uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0,
-				     LIFE_SIZE, 0x1000 + i);
-		if (!uptr_job_submit(fd, &j))
+			uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0,
+				       LIFE_SIZE, 0x1000 + i);
+		if (!uptr_batch_submit(fd, &j))
 			queued++;
 	}
 	if (write(wfd, &queued, sizeof(queued)) != sizeof(queued))
@@ -1111,17 +1109,17 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 100));
 	for (i = 0; i < njobs; i++) {
-		struct uptr_job j = {};
+		struct uptr_batch j = {};
 
 		if (i == 2) {
-			uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, bo, 0,
-				     LIFE_SIZE, 0);
+			uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, bo, 0,
+				       LIFE_SIZE, 0);
 		} else {
 			last = 0xb0500000 + i;
-			uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0,
-				     LIFE_SIZE, last);
+			uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0,
+				       LIFE_SIZE, last);
 		}
-		ASSERT_EQ(0, uptr_job_submit(fd, &j));
+		ASSERT_EQ(0, uptr_batch_submit(fd, &j));
 	}
 	/* Close with every job queued; the object lives on in the jobs. */
 	close(fd);
@@ -1220,7 +1218,7 @@ static void fdpass_child(int sock, int inherited_fd)
 {
 	struct fdpass_report rep = {};
 	struct fdpass_request req;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	unsigned char *own;
 	char byte;
 	int fd;
@@ -1231,18 +1229,18 @@ static void fdpass_child(int sock, int inherited_fd)
 		_exit(2);
 
 	/* The sender's userptr object: its mm is not ours. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, req.sender_obj, 0, req.bo, 0,
-		     PAGE, 0);
-	rep.copy_from_sender_obj = uptr_job_submit(fd, &j);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, req.sender_obj, 0, PAGE,
-		     0xbadbad00);
-	rep.fill_sender_obj = uptr_job_submit(fd, &j);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, req.sender_obj, 0, req.bo, 0,
+		       PAGE, 0);
+	rep.copy_from_sender_obj = uptr_batch_submit(fd, &j);
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, req.sender_obj, 0, PAGE,
+		       0xbadbad00);
+	rep.fill_sender_obj = uptr_batch_submit(fd, &j);
 
 	/* A device buffer is no one's memory: it may be used. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, req.bo, 0, PAGE, 0x600df00d);
-	rep.fill_device_buffer = uptr_run_job(fd, req.sync, &j);
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, req.bo, 0, PAGE, 0x600df00d);
+	rep.fill_device_buffer = uptr_batch_run(fd, req.sync, &j);
 
 	/* An object over our own memory works through the passed fd. */
 	own = uptr_map_anon(4 * PAGE);
@@ -1250,10 +1248,10 @@ static void fdpass_child(int sock, int inherited_fd)
 		_exit(3);
 	memset(own, 0, 4 * PAGE);
 	rep.create_own = uptr_create(fd, own, 4 * PAGE, 0, &rep.own_handle);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, rep.own_handle, 0, 4 * PAGE,
-		     0xc41dc41d);
-	rep.fill_own = uptr_run_job(fd, req.sync, &j);
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, rep.own_handle, 0, 4 * PAGE,
+		       0xc41dc41d);
+	rep.fill_own = uptr_batch_run(fd, req.sync, &j);
 	rep.own_readback = uptr_check_words(own, 4 * PAGE, 0xc41dc41d) == -1;
 
 	if (write(sock, &rep, sizeof(rep)) != sizeof(rep))
@@ -1273,7 +1271,7 @@ TEST_F(life, drm_fd_passed_over_unix_socket_cannot_use_sender_objects)
 		.sync = c->sync,
 	};
 	struct fdpass_report rep;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int sv[2], status;
 	pid_t pid;
 
@@ -1301,15 +1299,15 @@ TEST_F(life, drm_fd_passed_over_unix_socket_cannot_use_sender_objects)
 	EXPECT_TRUE(rep.own_readback);
 
 	/* The other way round: the receiver's object is not ours either. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, rep.own_handle, 0, PAGE,
-		     0xbadbad01);
-	EXPECT_EQ(-EXDEV, uptr_job_submit(c->fd, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, rep.own_handle, 0, PAGE,
+		       0xbadbad01);
+	EXPECT_EQ(-EXDEV, uptr_batch_submit(c->fd, &j));
 	ASSERT_EQ(1, write(sv[0], "x", 1));
 	ASSERT_EQ(0, wait_child(pid, SETTLE_MS, &status));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	/* Its mm is gone now: still -EXDEV, never a write anywhere. */
-	EXPECT_EQ(-EXDEV, uptr_job_submit(c->fd, &j));
+	EXPECT_EQ(-EXDEV, uptr_batch_submit(c->fd, &j));
 	close(sv[0]);
 
 	/* Nothing the receiver tried reached the sender's memory. */
@@ -1323,7 +1321,7 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 	struct life_ctx *c = &self->c;
 	const unsigned long n = 10000;
 	struct uptr_stats s0, s1, s2;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	long long t0, t_create, t_close;
 	unsigned char *map, *bo_map;
 	__u32 *h, *w, bo, sync;
@@ -1354,11 +1352,11 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 	ASSERT_EQ(c->objs0 + (int)n, uptr_debugfs_objects(c->dir, 0, NULL));
 
 	/* Three objects far apart, copied out in one job. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h[0], 0, bo, 0, PAGE, 0);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h[n - 1], 0, bo, PAGE, PAGE, 0);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h[5000], 0, bo, 2 * PAGE, PAGE,
-		     0);
-	ASSERT_EQ(1, uptr_run_job(fd, sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h[0], 0, bo, 0, PAGE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h[n - 1], 0, bo, PAGE, PAGE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h[5000], 0, bo, 2 * PAGE, PAGE,
+		       0);
+	ASSERT_EQ(1, uptr_batch_run(fd, sync, &j));
 	/* sync belongs to c->fd: use a syncobj of this file. */
 	w = (__u32 *)bo_map;
 	EXPECT_EQ(0U, w[0]);
@@ -1367,21 +1365,21 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 	EXPECT_EQ(~5000U, w[3 * PAGE / 4 - 1]);
 
 	/* Eight neighbours filled by one job, and not a byte more. */
-	j = (struct uptr_job){};
+	j = (struct uptr_batch){};
 	for (k = 0; k < 8; k++)
-		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h[100 + k], 0, PAGE,
-			     0xf00d0000 + k);
-	ASSERT_EQ(1, uptr_run_job(fd, sync, &j));
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h[100 + k], 0, PAGE,
+			       0xf00d0000 + k);
+	ASSERT_EQ(1, uptr_batch_run(fd, sync, &j));
 	for (k = 0; k < 8; k++)
 		EXPECT_EQ(-1, uptr_check_words(map + (100 + k) * PAGE, PAGE,
 					       0xf00d0000 + k));
 	EXPECT_EQ(99U, *(__u32 *)(map + 99 * PAGE));
 	EXPECT_EQ(108U, *(__u32 *)(map + 108 * PAGE));
 
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, h[4321], 0, bo, 3 * PAGE,
-		     PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(fd, sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, h[4321], 0, bo, 3 * PAGE,
+		       PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(fd, sync, &j));
 	sum = cpu_checksum(map + 4321 * PAGE, PAGE);
 	EXPECT_EQ(0, memcmp(&sum, bo_map + 3 * PAGE, sizeof(sum)));
 
@@ -1395,9 +1393,9 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 
 	/* The CPU's new page reaches the device through a refault. */
 	*(__u32 *)(map + 42 * PAGE) = 0xabcd0042;
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h[42], 0, bo, 0, PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(fd, sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h[42], 0, bo, 0, PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(fd, sync, &j));
 	EXPECT_EQ(0xabcd0042U, w[0]);
 	EXPECT_EQ(0U, w[PAGE / 4 - 1]);
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s2));
@@ -1423,7 +1421,7 @@ TEST_F(life, overlapping_objects_see_each_others_device_writes)
 {
 	struct life_ctx *c = &self->c;
 	struct uptr_stats s0, s1;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	unsigned char *map;
 	__u32 a, b, *w;
 	__u64 sum, sa, sb;
@@ -1437,25 +1435,25 @@ TEST_F(life, overlapping_objects_see_each_others_device_writes)
 	ASSERT_EQ(0, uptr_create(c->fd, map + 4 * PAGE, 8 * PAGE, 0, &b));
 
 	/* The device writes pages 4-7 through A and reads them through B. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, a, 4 * PAGE, 4 * PAGE,
-		     0x0a0a0a0a);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, a, 4 * PAGE, 4 * PAGE,
+		       0x0a0a0a0a);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	memset(c->bo_map, 0, LIFE_SIZE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, b, 0, c->bo, 0, 4 * PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, b, 0, c->bo, 0, 4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	EXPECT_EQ(-1, uptr_check_words(c->bo_map, 4 * PAGE, 0x0a0a0a0a));
 	EXPECT_EQ(-1, uptr_check_words(map + 4 * PAGE, 4 * PAGE, 0x0a0a0a0a));
 
 	/* A's pages 0-3 to B's pages 4-7 (user pages 8-11): disjoint. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, a, 0, b, 4 * PAGE, 4 * PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, a, 0, b, 4 * PAGE, 4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	EXPECT_EQ(0, memcmp(map, map + 8 * PAGE, 4 * PAGE));
 	/* The same user bytes through both objects: a COPY onto itself. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, a, 4 * PAGE, b, 0, PAGE, 0);
-	EXPECT_EQ(-EINVAL, uptr_job_submit(c->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, a, 4 * PAGE, b, 0, PAGE, 0);
+	EXPECT_EQ(-EINVAL, uptr_batch_submit(c->fd, &j));
 
 	/* New memory under page 5 reaches both objects. */
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s0));
@@ -1465,10 +1463,10 @@ TEST_F(life, overlapping_objects_see_each_others_device_writes)
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s1));
 	uptr_fill_pattern(p, PAGE, 0x72);
 	sum = cpu_checksum(p, PAGE);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, a, 5 * PAGE, c->bo, 0, PAGE, 0);
-	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, b, PAGE, c->bo, 8, PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, a, 5 * PAGE, c->bo, 0, PAGE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, b, PAGE, c->bo, 8, PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	w = (__u32 *)c->bo_map;
 	memcpy(&sa, w, sizeof(sa));
 	memcpy(&sb, w + 2, sizeof(sb));

@@ -16,10 +16,8 @@
 #include <time.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
-#include "uptr_gate.h"
 #include "uptr_util.h"
-#include "uptr_job.h"
+#include "uptr_gate.h"
 
 #define NPAGES		16
 #define SIZE		(NPAGES * UPTR_PAGE)
@@ -63,10 +61,10 @@ FIXTURE_TEARDOWN(submit)
 
 TEST_F(submit, copy_userptr_to_userptr_lands_in_cpu_view)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 1));
 	/* The source was only read. */
 	EXPECT_EQ(-1, uptr_check_pattern(self->a, SIZE, 1));
@@ -75,11 +73,11 @@ TEST_F(submit, copy_userptr_to_userptr_lands_in_cpu_view)
 TEST_F(submit, copy_unaligned_across_pages)
 {
 	const size_t soff = 100, doff = 4000, len = 3 * PAGE + 17;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	size_t i;
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, soff, self->hb, doff, len, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, soff, self->hb, doff, len, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	for (i = 0; i < len; i++)
 		ASSERT_EQ(self->a[soff + i], self->b[doff + i]);
 	/* Bytes around the destination range are untouched. */
@@ -89,28 +87,28 @@ TEST_F(submit, copy_unaligned_across_pages)
 
 TEST_F(submit, userptr_to_device_buffer_and_back)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	/* Read back through the device buffer's own CPU mapping. */
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo_map, SIZE, 1));
 
 	uptr_fill_pattern(self->bo_map, SIZE, 7);
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 7));
 }
 
 TEST_F(submit, fill_writes_pattern_and_nothing_else)
 {
 	__u32 *w = (__u32 *)self->b;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	size_t i;
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 8, 2 * PAGE, 0xc0ffee11);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 8, 2 * PAGE, 0xc0ffee11);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	for (i = 2; i < 2 + 2 * PAGE / 4; i++)
 		ASSERT_EQ(0xc0ffee11U, w[i]);
 	EXPECT_EQ(0xeeeeeeeeU, w[1]);
@@ -121,15 +119,15 @@ TEST_F(submit, checksum_reads_userptr_without_writing_it)
 {
 	const __u32 *w = (const __u32 *)self->a;
 	__u64 sum = 0;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	size_t i;
 
 	for (i = 0; i < 3 * PAGE / 4; i++)
 		sum += w[i + 1];
 	/* Result straddles a page boundary of the device buffer. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_CHECKSUM, self->ha, 4, self->hbo,
-		     PAGE - 4, 3 * PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_CHECKSUM, self->ha, 4, self->hbo,
+		       PAGE - 4, 3 * PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(0, memcmp(&sum, self->bo_map + PAGE - 4, sizeof(sum)));
 	EXPECT_EQ(-1, uptr_check_pattern(self->a, SIZE, 1));
 }
@@ -137,28 +135,28 @@ TEST_F(submit, checksum_reads_userptr_without_writing_it)
 TEST_F(submit, read_only_object_is_read_but_never_written)
 {
 	__u32 ro;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	ASSERT_EQ(0, uptr_create(self->fd, self->a, SIZE,
 				 DRM_UPTR_CREATE_READ_ONLY, &ro));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, ro, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 1));
 
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, ro, 0, PAGE, 1);
-	EXPECT_EQ(-EACCES, uptr_job_submit(self->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, ro, 0, PAGE, 1);
+	EXPECT_EQ(-EACCES, uptr_batch_submit(self->fd, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->a, SIZE, 1));
 }
 
 TEST_F(submit, device_follows_munmap_and_mmap_fixed)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	void *p;
 
 	/* Fault everything in once. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 
 	/* Replace pages 4..7 of a with new memory holding pattern 9. */
 	p = mmap(self->a + 4 * PAGE, 4 * PAGE, PROT_READ | PROT_WRITE,
@@ -166,79 +164,77 @@ TEST_F(submit, device_follows_munmap_and_mmap_fixed)
 	ASSERT_EQ((void *)(self->a + 4 * PAGE), p);
 	uptr_fill_pattern(p, 4 * PAGE, 9);
 
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 4 * PAGE, self->hb, 0,
-		     4 * PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 4 * PAGE, self->hb, 0,
+		       4 * PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, 4 * PAGE, 9));
 }
 
 TEST_F(submit, munmapped_userptr_efault_and_nothing_queued)
 {
 	long long before = UPTR_COUNTER("uptr_engine", "jobs_submitted");
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	ASSERT_EQ(0, munmap(self->a + PAGE, PAGE));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, 2 * PAGE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, 2 * PAGE, 0);
 	j.out.handle = self->sync;
-	EXPECT_EQ(-EFAULT, uptr_job_submit(self->fd, &j));
+	EXPECT_EQ(-EFAULT, uptr_batch_submit(self->fd, &j));
 	/* No fence was installed in the out-syncobj. */
 	EXPECT_EQ(-EINVAL, uptr_syncobj_wait(self->fd, self->sync, 0));
 	EXPECT_EQ(before, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	/* Pages outside the hole still work. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 2 * PAGE, self->hb, 0, PAGE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 2 * PAGE, self->hb, 0, PAGE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 }
 
 TEST_F(submit, binary_and_timeline_syncobjs_chain_jobs)
 {
 	__u32 tl;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &tl));
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x11111111);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x11111111);
 	j.out = (struct drm_uptr_sync){ .handle = tl, .point = 5 };
-	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
 
 	/* Second job waits for point 5 and signals point 6. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, PAGE, 0);
-	j.in[0] = (struct drm_uptr_sync){ .handle = tl, .point = 5 };
-	j.nin = 1;
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, 0, PAGE, 0);
+	uptr_batch_in(&j, tl, 5);
 	j.out = (struct drm_uptr_sync){ .handle = tl, .point = 6 };
-	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
 	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, tl, 6));
 	EXPECT_EQ(0x11111111U, ((__u32 *)self->b)[0]);
 	EXPECT_EQ(0x11111111U, ((__u32 *)self->b)[PAGE / 4 - 1]);
 
 	/* Third job waits on a binary syncobj. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x22222222);
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hbo, 0, PAGE, 0x22222222);
 	j.out.handle = self->sync;
-	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, PAGE, PAGE, 0);
-	j.in[0].handle = self->sync;
-	j.nin = 1;
+	ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, 0, self->hb, PAGE, PAGE, 0);
+	uptr_batch_in(&j, self->sync, 0);
 	j.out = (struct drm_uptr_sync){ .handle = tl, .point = 7 };
-	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
 	ASSERT_EQ(0, uptr_syncobj_wait(self->fd, tl, 7));
 	EXPECT_EQ(0x22222222U, ((__u32 *)self->b)[PAGE / 4]);
 }
 
 TEST_F(submit, implicit_sync_orders_writer_and_reader)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	if (uptr_debugfs_write("uptr_delay_ms", 200))
 		SKIP(return, "no debugfs");
 	/* A slow writer of a, then a reader of a with no explicit sync. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->ha, 0, SIZE, 0x5a5a5a5a);
-	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->ha, 0, SIZE, 0x5a5a5a5a);
+	ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	uptr_debugfs_write("uptr_delay_ms", 0);
 	EXPECT_EQ(0x5a5a5a5aU, ((__u32 *)self->b)[0]);
 	EXPECT_EQ(0x5a5a5a5aU, ((__u32 *)self->b)[SIZE / 4 - 1]);
@@ -247,26 +243,26 @@ TEST_F(submit, implicit_sync_orders_writer_and_reader)
 TEST_F(submit, hung_job_times_out_with_etimedout_and_never_writes)
 {
 	long long before = UPTR_COUNTER("uptr_engine", "jobs_timedout");
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_hang_next", 1));
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x77777777);
-	EXPECT_EQ(-ETIMEDOUT, uptr_run_job(self->fd, self->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x77777777);
+	EXPECT_EQ(-ETIMEDOUT, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(before + 1, UPTR_COUNTER("uptr_engine", "jobs_timedout"));
 	/* The job never ran: the memory is as the CPU left it. */
 	EXPECT_EQ(0xeeeeeeeeU, ((__u32 *)self->b)[0]);
 
 	/* The engine goes on with the next job. */
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->b, SIZE, 1));
 }
 
 TEST_F(submit, invalidation_waits_for_running_job)
 {
 	long long started0, waits0;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	struct uptr_gate gate;
 	__u32 held;
 	void *p;
@@ -275,15 +271,14 @@ TEST_F(submit, invalidation_waits_for_running_job)
 	ASSERT_EQ(0, uptr_gate_init(&gate));
 	ASSERT_EQ(0, uptr_syncobj_create(self->fd, &held));
 	ASSERT_EQ(0, uptr_gate_close(&gate, self->fd, held));
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x33333333);
-	j.in[0].handle = held;
-	j.nin = 1;
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hb, 0, SIZE, 0x33333333);
+	uptr_batch_in(&j, held, 0);
 	j.out.handle = self->sync;
 	started0 = uptr_debugfs_value("uptr_engine", "jobs_started");
 	waits0 = uptr_debugfs_value("uptr_engine", "invalidation_waits");
 	ASSERT_LE(0, started0);
 	ASSERT_LE(0, waits0);
-	ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+	ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
 	/* Before the munmap: queued, not started. */
 	EXPECT_EQ(0, uptr_syncobj_status(self->fd, self->sync));
 	EXPECT_EQ(started0, uptr_debugfs_value("uptr_engine", "jobs_started"));
@@ -312,7 +307,7 @@ TEST_F(submit, close_with_jobs_in_flight)
 {
 	long long submitted0, done0, timedout0, aborted0, done = 0;
 	long long deadline;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int i, fd;
 
 	submitted0 = UPTR_COUNTER("uptr_engine", "jobs_submitted");
@@ -320,9 +315,9 @@ TEST_F(submit, close_with_jobs_in_flight)
 	timedout0 = UPTR_COUNTER("uptr_engine", "jobs_timedout");
 	aborted0 = UPTR_COUNTER("uptr_engine", "jobs_aborted");
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 50));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hb, 0, SIZE, 0);
 	for (i = 0; i < 8; i++)
-		ASSERT_EQ(0, uptr_job_submit(self->fd, &j));
+		ASSERT_EQ(0, uptr_batch_submit(self->fd, &j));
 	EXPECT_EQ(submitted0 + 8, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	/* 8 jobs of 50 ms each: most are still queued. */
 	EXPECT_GT(done0 + 8, UPTR_COUNTER("uptr_engine", "jobs_done"));
@@ -350,28 +345,28 @@ TEST_F(submit, close_with_jobs_in_flight)
 	ASSERT_EQ(0, uptr_bo_create(fd, SIZE, &self->hbo, (void **)&self->bo_map));
 	ASSERT_EQ(0, uptr_syncobj_create(fd, &self->sync));
 	ASSERT_EQ(0, uptr_create(fd, self->b, SIZE, 0, &self->hb));
-	j = (struct uptr_job){};
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->hb, 0, self->hbo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hb, 0, self->hbo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo_map, SIZE, 1));
 }
 
 TEST_F(submit, child_process_using_parent_object_exdev)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int status;
 	pid_t pid;
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, PAGE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->ha, 0, self->hbo, 0, PAGE, 0);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
-		_exit(uptr_job_submit(self->fd, &j) == -EXDEV ? 0 : 1);
+		_exit(uptr_batch_submit(self->fd, &j) == -EXDEV ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	/* The parent still can. */
-	ASSERT_EQ(1, uptr_run_job(self->fd, self->sync, &j));
+	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 }
 
 TEST_F(submit, mmap_offset_of_userptr_einval)

@@ -37,9 +37,8 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
-#include "uptr_common.h"
+#include "uptr_util.h"
 #include "uptr_gate.h"
-#include "uptr_job.h"
 
 #ifndef MPOL_MF_MOVE
 #define MPOL_MF_MOVE	2
@@ -100,7 +99,7 @@ struct stall_ctx {
 	__u32 bo, sync;
 	unsigned char *bo_map;
 	/* the submitting thread */
-	struct uptr_job job;
+	struct uptr_batch job;
 	int ret;
 };
 
@@ -132,7 +131,7 @@ FIXTURE_SETUP(stall)
 {
 	struct stall_ctx *c = &self->c;
 
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	char dir[256];
 
 	c->memfd = -1;
@@ -151,8 +150,8 @@ FIXTURE_SETUP(stall)
 				    (void **)&c->bo_map));
 	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &c->sync));
 	/* The object's pages are valid before the stalled submission. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	ASSERT_EQ(-1, uptr_check_pattern(c->bo_map, SIZE, 1));
 	memset(c->bo_map, 0xee, SIZE);
 }
@@ -175,7 +174,7 @@ static void *stall_submit(void *arg)
 {
 	struct stall_ctx *c = arg;
 
-	c->ret = uptr_job_submit(c->fd, &c->job);
+	c->ret = uptr_batch_submit(c->fd, &c->job);
 	return NULL;
 }
 
@@ -200,11 +199,11 @@ TEST_F(stall, invalidation_before_locked_check_retries_once_job_uses_new_pages)
 	ASSERT_LE(0, stalls0);
 
 	if (variant->device_writes)
-		uptr_job_cmd(&c->job, DRM_UPTR_OP_FILL, 0, 0, c->h, 0,
-			     SIZE, 0x55555555);
+		uptr_batch_cmd(&c->job, DRM_UPTR_OP_FILL, 0, 0, c->h, 0,
+			       SIZE, 0x55555555);
 	else
-		uptr_job_cmd(&c->job, DRM_UPTR_OP_COPY, c->h, 0, c->bo,
-			     0, SIZE, 0);
+		uptr_batch_cmd(&c->job, DRM_UPTR_OP_COPY, c->h, 0, c->bo,
+			       0, SIZE, 0);
 	c->job.out.handle = c->sync;
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_submit_stall", 1));
 	ASSERT_EQ(0, pthread_create(&thread, NULL, stall_submit, c));
@@ -356,13 +355,12 @@ FIXTURE_TEARDOWN(xfile)
 static int xfile_submit_held(struct xfile_ctx *c, __u32 op, __u32 src,
 			     __u32 dst, __u32 pattern, __u64 point)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, op, src, 0, dst, 0, SIZE, pattern);
-	j.in[0].handle = c->held;
-	j.nin = 1;
+	uptr_batch_cmd(&j, op, src, 0, dst, 0, SIZE, pattern);
+	uptr_batch_in(&j, c->held, 0);
 	j.out = (struct drm_uptr_sync){ .handle = c->out0, .point = point };
-	return uptr_job_submit(c->fd[0], &j);
+	return uptr_batch_submit(c->fd[0], &j);
 }
 
 /*
@@ -372,11 +370,11 @@ static int xfile_submit_held(struct xfile_ctx *c, __u32 op, __u32 src,
  */
 static int xfile_flush(struct xfile_ctx *c)
 {
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->bo[2], 0, SIZE,
-		     0x0f0f0f0f);
-	return uptr_run_job(c->fd[2], c->sync[2], &j);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->bo[2], 0, SIZE,
+		       0x0f0f0f0f);
+	return uptr_batch_run(c->fd[2], c->sync[2], &j);
 }
 
 /* The held job and the one on fd[1] are pending, neither handed over. */
@@ -394,17 +392,17 @@ TEST_F(xfile, implicit_reader_on_other_file_waits_for_held_writer)
 {
 	struct xfile_ctx *c = &self->c;
 
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	/* fd[0] writes the shared buffer, held by the gate. */
 	ASSERT_EQ(0, xfile_submit_held(c, DRM_UPTR_OP_FILL, 0, c->shared0,
 				       0x11111111,
 				       variant->point));
 	/* fd[1] reads it into its own buffer, with no explicit sync. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->shared1, 0, c->bo[1], 0,
-		     SIZE, 0);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->shared1, 0, c->bo[1], 0,
+		       SIZE, 0);
 	j.out.handle = c->sync[1];
-	ASSERT_EQ(0, uptr_job_submit(c->fd[1], &j));
+	ASSERT_EQ(0, uptr_batch_submit(c->fd[1], &j));
 
 	xfile_check_held(_metadata, c);
 	EXPECT_EQ(-1, uptr_check_bytes(c->map[1], SIZE, 0xee));
@@ -421,17 +419,17 @@ TEST_F(xfile, implicit_writer_on_other_file_waits_for_held_reader)
 {
 	struct xfile_ctx *c = &self->c;
 
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	/* fd[0] reads the shared buffer into its own, held by the gate. */
 	ASSERT_EQ(0, xfile_submit_held(c, DRM_UPTR_OP_COPY, c->shared0,
 				       c->bo[0], 0,
 				       variant->point));
 	/* fd[1] overwrites it. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->shared1, 0, SIZE,
-		     0x22222222);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->shared1, 0, SIZE,
+		       0x22222222);
 	j.out.handle = c->sync[1];
-	ASSERT_EQ(0, uptr_job_submit(c->fd[1], &j));
+	ASSERT_EQ(0, uptr_batch_submit(c->fd[1], &j));
 
 	xfile_check_held(_metadata, c);
 	EXPECT_EQ(-1, uptr_check_bytes(c->shared, SIZE, 0xcc));
@@ -449,15 +447,15 @@ TEST_F(xfile, readers_on_two_files_do_not_wait_for_each_other)
 {
 	struct xfile_ctx *c = &self->c;
 
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 
 	ASSERT_EQ(0, xfile_submit_held(c, DRM_UPTR_OP_COPY, c->shared0,
 				       c->bo[0], 0,
 				       variant->point));
 	/* A second reader of the shared buffer runs at once. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->shared1, 0, c->bo[1], 0,
-		     SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd[1], c->sync[1], &j))
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->shared1, 0, c->bo[1], 0,
+		       SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd[1], c->sync[1], &j))
 		TH_LOG("a reader waited for another reader");
 	EXPECT_EQ(-1, uptr_check_bytes(c->map[1], SIZE, 0xcc));
 	EXPECT_EQ(0, uptr_syncobj_status(c->fd[0], c->out0));
@@ -481,7 +479,7 @@ TEST_F(xfile, in_syncobj_from_other_file_waits_for_held_job)
 {
 	struct xfile_ctx *c = &self->c;
 
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 out1;
 
 	/* fd[0]'s held job writes only its own buffer. */
@@ -492,13 +490,11 @@ TEST_F(xfile, in_syncobj_from_other_file_waits_for_held_job)
 	ASSERT_NE(0U, out1);
 
 	/* fd[1] shares no object with it: only the in-syncobj orders them. */
-	uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->bo[1], 0, SIZE,
-		     0x44444444);
-	j.in[0] = (struct drm_uptr_sync){ .handle = out1,
-					  .point = variant->point };
-	j.nin = 1;
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->bo[1], 0, SIZE,
+		       0x44444444);
+	uptr_batch_in(&j, out1, variant->point);
 	j.out.handle = c->sync[1];
-	ASSERT_EQ(0, uptr_job_submit(c->fd[1], &j));
+	ASSERT_EQ(0, uptr_batch_submit(c->fd[1], &j));
 
 	ASSERT_EQ(1, xfile_flush(c));
 	EXPECT_EQ(0, uptr_syncobj_status(c->fd[1], c->sync[1]))
@@ -576,7 +572,7 @@ FIXTURE_SETUP(busy)
 {
 	struct busy_ctx *c = &self->c;
 
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	int ret;
 
 	c->gate.timeline = -1;
@@ -598,8 +594,8 @@ FIXTURE_SETUP(busy)
 	ASSERT_EQ(0, uptr_bo_create(c->fd, SIZE, &c->bo,
 				    (void **)&c->bo_map));
 	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &c->sync));
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE, 0);
-	ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 	memset(c->bo_map, 0xee, SIZE);
 }
 
@@ -676,22 +672,21 @@ TEST_F(busy, mm_call_waits_for_the_job_that_uses_the_pages)
 	struct busy_ctx *c = &self->c;
 
 	long long started0, waits0;
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	pid_t child = 0;
 	int status;
 
 	if (variant->device_writes)
-		uptr_job_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->h, 0, SIZE,
-			     0x66666666);
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->h, 0, SIZE,
+			       0x66666666);
 	else
-		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0,
-			     SIZE, 0);
-	j.in[0].handle = c->held;
-	j.nin = 1;
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0,
+			       SIZE, 0);
+	uptr_batch_in(&j, c->held, 0);
 	j.out.handle = c->sync;
 	started0 = engine_value("jobs_started");
 	waits0 = engine_value("invalidation_waits");
-	ASSERT_EQ(0, uptr_job_submit(c->fd, &j));
+	ASSERT_EQ(0, uptr_batch_submit(c->fd, &j));
 
 	/* Before: the job is queued, its fence in the object, not started. */
 	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync));
@@ -720,9 +715,9 @@ TEST_F(busy, mm_call_waits_for_the_job_that_uses_the_pages)
 		if (variant->op == BUSY_MPROTECT)
 			ASSERT_EQ(0, mprotect(c->m, SIZE, PROT_READ | PROT_WRITE));
 		uptr_fill_pattern(c->m, SIZE, 9);
-		j = (struct uptr_job){};
-		uptr_job_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE, 0);
-		ASSERT_EQ(1, uptr_run_job(c->fd, c->sync, &j));
+		j = (struct uptr_batch){};
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE, 0);
+		ASSERT_EQ(1, uptr_batch_run(c->fd, c->sync, &j));
 		EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, SIZE, 9));
 	}
 	if (child > 0) {
@@ -801,7 +796,7 @@ FIXTURE_TEARDOWN(reap)
 static void reap_child(struct reap_ctx *c, int wfd)
 {
 	unsigned char *m = uptr_map_anon(REAP_SIZE);
-	struct uptr_job j = {};
+	struct uptr_batch j = {};
 	__u32 h;
 
 	if (!m)
@@ -809,11 +804,10 @@ static void reap_child(struct reap_ctx *c, int wfd)
 	uptr_fill_pattern(m, REAP_SIZE, 7);
 	if (uptr_create(c->fd, m, REAP_SIZE, DRM_UPTR_CREATE_POPULATE, &h))
 		_exit(3);
-	uptr_job_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->bo, 0, REAP_SIZE, 0);
-	j.in[0].handle = c->held;
-	j.nin = 1;
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, c->bo, 0, REAP_SIZE, 0);
+	uptr_batch_in(&j, c->held, 0);
 	j.out.handle = c->sync;
-	if (uptr_job_submit(c->fd, &j))
+	if (uptr_batch_submit(c->fd, &j))
 		_exit(4);
 	if (write(wfd, "q", 1) != 1)
 		_exit(5);

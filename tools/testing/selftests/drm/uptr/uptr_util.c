@@ -17,7 +17,7 @@
 #include <linux/kernel-page-flags.h>
 #include <linux/loop.h>
 
-#include "uptr_common.h"
+#include "../../kselftest.h"
 #include "uptr_util.h"
 
 int uptr_counter_read(const char *file, const char *key, long long *value)
@@ -253,4 +253,462 @@ int uptr_thp_backed(const void *addr, size_t len)
 	close(kpf);
 	close(pm);
 	return ret;
+}
+
+int uptr_open_render(void)
+{
+	int minor;
+
+	for (minor = UPTR_RENDER_MINOR_FIRST; minor <= UPTR_RENDER_MINOR_LAST;
+	     minor++) {
+		struct drm_version v;
+		char path[64];
+		char name[32];
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/renderD%d", minor);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+
+		memset(&v, 0, sizeof(v));
+		memset(name, 0, sizeof(name));
+		v.name = name;
+		v.name_len = sizeof(name) - 1;
+		if (ioctl(fd, DRM_IOCTL_VERSION, &v) == 0 &&
+		    !strcmp(name, "uptr"))
+			return fd;
+		close(fd);
+	}
+
+	errno = ENODEV;
+	return -1;
+}
+
+int uptr_ioctl(int fd, unsigned long request, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, request, arg);
+	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
+
+	return ret ? -errno : 0;
+}
+
+int uptr_ioctl_once(int fd, unsigned long request, void *arg)
+{
+	return ioctl(fd, request, arg) ? -errno : 0;
+}
+
+int uptr_get_param(int fd, __u32 param, __u64 *value)
+{
+	struct drm_uptr_get_param p = { .param = param };
+	int ret;
+
+	ret = uptr_ioctl(fd, DRM_IOCTL_UPTR_GET_PARAM, &p);
+	if (!ret)
+		*value = p.value;
+	return ret;
+}
+
+int uptr_create(int fd, const void *ptr, __u64 size, __u32 flags,
+		__u32 *handle)
+{
+	struct drm_uptr_create c = {
+		.user_ptr = (__u64)(uintptr_t)ptr,
+		.user_size = size,
+		.flags = flags,
+	};
+	int ret;
+
+	ret = uptr_ioctl(fd, DRM_IOCTL_UPTR_CREATE, &c);
+	if (!ret)
+		*handle = c.handle;
+	return ret;
+}
+
+int uptr_gem_close(int fd, __u32 handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	return uptr_ioctl_once(fd, DRM_IOCTL_GEM_CLOSE, &c);
+}
+
+unsigned char uptr_pattern_byte(size_t off, unsigned int seed)
+{
+	return (unsigned char)(off * 0x9d + (off >> 12) * 0x3b + seed);
+}
+
+void uptr_fill_pattern(void *buf, size_t len, unsigned int seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = uptr_pattern_byte(i, seed);
+}
+
+ssize_t uptr_check_pattern(const void *buf, size_t len,
+			   unsigned int seed)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != uptr_pattern_byte(i, seed))
+			return i;
+	return -1;
+}
+
+ssize_t uptr_check_bytes(const void *buf, size_t len,
+			 unsigned char v)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != v)
+			return i;
+	return -1;
+}
+
+ssize_t uptr_check_words(const void *buf, size_t len, __u32 v)
+{
+	const __u32 *w = buf;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		if (w[i] != v)
+			return i;
+	return -1;
+}
+
+int uptr_find_vvar(unsigned long *start, unsigned long *end)
+{
+	char line[512];
+	int ret = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "[vvar]") &&
+		    sscanf(line, "%lx-%lx", start, end) == 2) {
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+int uptr_debugfs_dir(char *dir, size_t len)
+{
+	struct dirent *de;
+	int ret = -ENODEV;
+	DIR *d;
+
+	d = opendir(UPTR_DEBUGFS_DRI);
+	if (!d)
+		return -ENOENT;
+	while ((de = readdir(d))) {
+		char path[512], name[64] = "";
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/name", UPTR_DEBUGFS_DRI,
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(name, sizeof(name), f))
+			name[0] = '\0';
+		fclose(f);
+		if (strncmp(name, "uptr", 4) ||
+		    (name[4] != ' ' && name[4] != '\n' && name[4] != '\0'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/uptr_stats",
+			 UPTR_DEBUGFS_DRI, de->d_name);
+		if (access(path, R_OK))
+			continue;
+		if (snprintf(dir, len, "%s/%s", UPTR_DEBUGFS_DRI,
+			     de->d_name) >= (int)len)
+			continue;
+		ret = 0;
+		break;
+	}
+	closedir(d);
+	return ret;
+}
+
+int uptr_debugfs_stats(const char *dir, struct uptr_stats *s)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+		UPTR_STAT_FIELD(fault_calls),
+		UPTR_STAT_FIELD(pages_faulted),
+		UPTR_STAT_FIELD(retries),
+		UPTR_STAT_FIELD(busy_retries),
+		UPTR_STAT_FIELD(commits),
+		UPTR_STAT_FIELD(folios_dirtied),
+		UPTR_STAT_FIELD(invalidations),
+		UPTR_STAT_FIELD(pages_invalidated),
+		UPTR_STAT_FIELD(nonblock_refusals),
+		UPTR_STAT_FIELD(event_unmap),
+		UPTR_STAT_FIELD(event_clear),
+		UPTR_STAT_FIELD(event_protection_vma),
+		UPTR_STAT_FIELD(event_protection_page),
+		UPTR_STAT_FIELD(event_soft_dirty),
+		UPTR_STAT_FIELD(event_release),
+		UPTR_STAT_FIELD(event_migrate),
+		UPTR_STAT_FIELD(event_exclusive),
+		{ NULL, 0 }
+	};
+	char path[512], line[128], key[64];
+	size_t i, nfields, found = 0;
+	long long v;
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "%s/uptr_stats", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", key, &v) != 2)
+			continue;
+		for (i = 0; fields[i].name; i++) {
+			if (strcmp(key, fields[i].name))
+				continue;
+			*(long long *)((char *)s + fields[i].off) = v;
+			found++;
+			break;
+		}
+	}
+	fclose(f);
+	for (nfields = 0; fields[nfields].name; nfields++)
+		;
+	return found == nfields ? 0 : -ENOENT;
+}
+
+int uptr_debugfs_objects(const char *dir, unsigned long start,
+			 struct uptr_debugfs_object *obj)
+{
+	char path[512], line[4096];
+	struct uptr_debugfs_object o;
+	int n = 0, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/uptr_objects", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "start=0x%lx npages=%lu flags=0x%x valid=%lu dead=%d",
+			   &o.start, &o.npages, &o.flags, &o.valid,
+			   &o.dead) != 5)
+			continue;
+		n++;
+		if (start && !found && o.start == start) {
+			*obj = o;
+			found = 1;
+		}
+	}
+	fclose(f);
+	if (start && !found)
+		return -ENOENT;
+	return n;
+}
+
+long long uptr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int uptr_stress_seconds(int max)
+{
+	const char *env = getenv("UPTR_STRESS_SECONDS");
+	int s = env ? atoi(env) : 10;
+
+	if (s < 1)
+		s = 1;
+	return s > max ? max : s;
+}
+
+int uptr_bo_create(int fd, __u64 size, __u32 *handle, void **map)
+{
+	struct drm_uptr_bo_create c = { .size = size };
+	struct drm_uptr_bo_mmap_offset o = {};
+	int ret;
+
+	ret = uptr_ioctl(fd, DRM_IOCTL_UPTR_BO_CREATE, &c);
+	if (ret)
+		return ret;
+	*handle = c.handle;
+	if (!map)
+		return 0;
+	o.handle = c.handle;
+	ret = uptr_ioctl(fd, DRM_IOCTL_UPTR_BO_MMAP_OFFSET, &o);
+	if (ret)
+		return ret;
+	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, o.offset);
+	return *map == MAP_FAILED ? -errno : 0;
+}
+
+int uptr_syncobj_create(int fd, __u32 *handle)
+{
+	struct drm_syncobj_create c = {};
+	int ret = uptr_ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &c);
+
+	*handle = c.handle;
+	return ret;
+}
+
+int uptr_syncobj_wait(int fd, __u32 handle, __u64 point)
+{
+	struct drm_syncobj_timeline_wait w = {
+		.handles = (__u64)(uintptr_t)&handle,
+		.points = (__u64)(uintptr_t)&point,
+		.count_handles = 1,
+		.timeout_nsec = INT64_MAX,
+	};
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w.timeout_nsec = ts.tv_sec * 1000000000LL + ts.tv_nsec + UPTR_WAIT_NS;
+	return uptr_ioctl_once(fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &w);
+}
+
+int uptr_syncobj_status(int fd, __u32 handle)
+{
+	struct drm_syncobj_handle h = {
+		.handle = handle,
+		.flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
+	};
+	struct sync_file_info info = {};
+	int ret;
+
+	ret = uptr_ioctl(fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &h);
+	if (ret)
+		return ret;
+	ret = ioctl(h.fd, SYNC_IOC_FILE_INFO, &info);
+	close(h.fd);
+	return ret ? -errno : info.status;
+}
+
+void uptr_batch_cmd(struct uptr_batch *j, __u32 op, __u32 src,
+		    __u64 soff, __u32 dst, __u64 doff, __u64 len,
+		    __u32 pattern)
+{
+	if (j->n == ARRAY_SIZE(j->cmds)) {
+		j->overflow = true;
+		return;
+	}
+	j->cmds[j->n++] = (struct drm_uptr_cmd) {
+		.op = op, .src_handle = src, .src_offset = soff,
+		.dst_handle = dst, .dst_offset = doff, .length = len,
+		.pattern = pattern,
+	};
+}
+
+void uptr_batch_in(struct uptr_batch *j, __u32 handle, __u64 point)
+{
+	if (j->nin == ARRAY_SIZE(j->in)) {
+		j->overflow = true;
+		return;
+	}
+	j->in[j->nin++] = (struct drm_uptr_sync) {
+		.handle = handle, .point = point,
+	};
+}
+
+unsigned long uptr_page_size(void)
+{
+	static unsigned long size;
+
+	if (!size)
+		size = sysconf(_SC_PAGESIZE);
+	return size;
+}
+
+int uptr_batch_submit(int fd, struct uptr_batch *j)
+{
+	struct drm_uptr_submit s = {
+		.cmds = (__u64)(uintptr_t)j->cmds,
+		.cmd_count = j->n,
+		.cmd_stride = sizeof(struct drm_uptr_cmd),
+		.in_syncs = (__u64)(uintptr_t)j->in,
+		.in_sync_count = j->nin,
+		.out_sync = j->out,
+	};
+
+	if (j->overflow) {
+		fprintf(stderr, "%s: batch overflowed\n", __func__);
+		return -ENOSPC;
+	}
+	return uptr_ioctl(fd, DRM_IOCTL_UPTR_SUBMIT, &s);
+}
+
+long long uptr_debugfs_value(const char *file, const char *key)
+{
+	char dir[256], path[512], k[64];
+	long long v, ret = -1;
+	FILE *f;
+
+	if (uptr_debugfs_dir(dir, sizeof(dir)))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", k, &v) == 2)
+		if (!strcmp(k, key))
+			ret = v;
+	fclose(f);
+	return ret;
+}
+
+int uptr_debugfs_write(const char *file, long long value)
+{
+	char dir[256], path[512];
+	FILE *f;
+
+	if (uptr_debugfs_dir(dir, sizeof(dir)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%lld\n", value);
+	return fclose(f) ? -errno : 0;
+}
+
+void *uptr_map_anon(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int uptr_batch_run(int fd, __u32 sync, struct uptr_batch *j)
+{
+	int ret;
+
+	j->out.handle = sync;
+	ret = uptr_batch_submit(fd, j);
+	if (ret)
+		return ret;
+	ret = uptr_syncobj_wait(fd, sync, 0);
+	if (ret)
+		return ret;
+	return uptr_syncobj_status(fd, sync);
 }
