@@ -44,69 +44,6 @@ static int create_once(int fd, const void *ptr, __u64 size, __u32 flags,
 	return ret;
 }
 
-/*
- * The VmFlags line of /proc/self/smaps for the VMA at @addr, in @buf.
- * Returns 0, or -ENOENT when smaps (CONFIG_PROC_PAGE_MONITOR) is missing.
- */
-static int vma_flags(const void *addr, char *buf, size_t len)
-{
-	unsigned long a = (unsigned long)addr, start, end;
-	bool in = false;
-	char line[512];
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -ENOENT;
-	while (fgets(line, sizeof(line), f)) {
-		/* A VMA's first line; field names never parse as "x-y". */
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in = a >= start && a < end;
-			continue;
-		}
-		if (in && !strncmp(line, "VmFlags:", 8)) {
-			snprintf(buf, len, "%s", line + 8);
-			buf[strcspn(buf, "\n")] = '\0';
-			fclose(f);
-			return 0;
-		}
-	}
-	fclose(f);
-	return -ENOENT;
-}
-
-/* Does the space-separated VmFlags list @flags hold the two letters @f? */
-static bool has_vm_flag(const char *flags, const char *f)
-{
-	const char *p;
-
-	for (p = flags; (p = strstr(p, f)); p += 2)
-		if ((p == flags || p[-1] == ' ') && (p[2] == ' ' || !p[2]))
-			return true;
-	return false;
-}
-
-/* How long a closed object may take to go once its last job is done. */
-#define OBJECTS_SETTLE_MS	5000
-
-/*
- * The number of userptr objects of the device once it is @n, or the last
- * one seen after OBJECTS_SETTLE_MS: a job drops its object references when
- * the scheduler frees it, a little after its fence signalled.
- */
-static int objects_settle(const char *dir, int n)
-{
-	long long end = uptr_now_ms() + OBJECTS_SETTLE_MS;
-	int cur;
-
-	for (;;) {
-		cur = uptr_debugfs_objects(dir, 0, NULL);
-		if (cur == n || uptr_now_ms() > end)
-			return cur;
-		usleep(20 * 1000);
-	}
-}
-
 /* ------------------------------------------------------------------ */
 /* Memory without struct pages                                         */
 /* ------------------------------------------------------------------ */
@@ -174,7 +111,7 @@ static void abuse_intact(struct __test_metadata *_metadata,
 
 	EXPECT_EQ(c->submitted0 + ok_jobs, UPTR_COUNTER("uptr_engine", "jobs_submitted"));
 	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, BO_SIZE, 0x31));
-	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
+	EXPECT_EQ(c->objs0, uptr_objects_settle(c->dir, c->objs0, 5000));
 	/* The device still reads the buffer through its own handle. */
 	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->bo, 0, c->dbuf, 4 * PAGE,
 		       BO_SIZE, 0);
@@ -189,9 +126,9 @@ TEST_F(abuse, probe_over_device_buffer_mapping_efault)
 	char flags[512];
 
 	/* drm_gem_shmem_mmap() makes the mapping VM_PFNMAP (not VM_IO). */
-	if (!vma_flags(c->bo_map, flags, sizeof(flags))) {
+	if (!uptr_vma_flags(c->bo_map, flags, sizeof(flags))) {
 		ksft_print_msg("device buffer mapping VmFlags:%s\n", flags);
-		EXPECT_TRUE(has_vm_flag(flags, "pf"));
+		EXPECT_TRUE(uptr_vm_flag(flags, "pf"));
 	} else {
 		ksft_print_msg("no /proc/self/smaps: VmFlags not shown\n");
 	}
@@ -309,7 +246,8 @@ TEST_F(abuse, vm_io_vvar_mapping_efault)
 		SKIP(return, "no [vvar] mapping in this process");
 	vvar = (void *)start;
 	len = end - start;
-	ksft_print_msg("[vvar] at 0x%lx, %zu pages\n", start, len / PAGE);
+	ksft_print_msg("[vvar] at 0x%lx, %zu pages\n", start,
+		       (size_t)(len / PAGE));
 
 	EXPECT_EQ(-EFAULT, create_once(c->fd, vvar, len,
 				       DRM_UPTR_CREATE_PROBE |
@@ -517,7 +455,7 @@ TEST_F(ro, writable_object_cannot_write_read_only_memory)
 	}
 	uptr_gem_close(c->fd, h);
 	uptr_gem_close(c->fd, ro);
-	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
+	EXPECT_EQ(c->objs0, uptr_objects_settle(c->dir, c->objs0, 5000));
 }
 
 /* ------------------------------------------------------------------ */

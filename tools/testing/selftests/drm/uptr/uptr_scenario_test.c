@@ -306,36 +306,11 @@ TEST_F_TIMEOUT(churn, create_close_against_invalidation_nothing_leaks, 600)
 
 /* ---- a VM_MIXEDMAP range ----------------------------------------------- */
 
-/* Does the /proc/self/smaps entry of @addr have VmFlags "mm" (MIXEDMAP)? */
-static int smaps_mixedmap(const void *addr)
-{
-	unsigned long start, end, a = (uintptr_t)addr;
-	char line[512];
-	bool in = false;
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in = a >= start && a < end;
-			continue;
-		}
-		if (in && !strncmp(line, "VmFlags:", 8)) {
-			ret = !!strstr(line, " mm");
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
 TEST(mixedmap_ring_buffer_refused_by_probe_populate_and_submit)
 {
 	const char *path = TRACEFS "/per_cpu/cpu0/trace_pipe_raw";
 	struct uptr_batch j = {};
+	char flags[256];
 	unsigned char *bo, *p;
 	__u32 h, hbo, sync;
 	int fd, tfd;
@@ -351,7 +326,8 @@ TEST(mixedmap_ring_buffer_refused_by_probe_populate_and_submit)
 	/* The meta page, inserted with vm_insert_pages(): VM_MIXEDMAP. */
 	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, tfd, 0);
 	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap of %s: %s", path, strerror(errno));
-	ASSERT_EQ(1, smaps_mixedmap(p)) TH_LOG("the mapping is not VM_MIXEDMAP");
+	ASSERT_EQ(0, uptr_vma_flags(p, flags, sizeof(flags)));
+	ASSERT_TRUE(uptr_vm_flag(flags, "mm")) TH_LOG("the mapping is not VM_MIXEDMAP");
 	/* The CPU can read it (the ring buffer's meta page). */
 	EXPECT_NE(-1, uptr_check_bytes(p, PAGE, 0));
 

@@ -122,20 +122,6 @@ static int engine_settle(struct __test_metadata *_metadata,
 	}
 }
 
-/* Wait until the device has @n userptr objects. Returns the last count. */
-static int objects_settle(const char *dir, int n)
-{
-	long long deadline = uptr_now_ms() + SETTLE_MS;
-	int cur;
-
-	for (;;) {
-		cur = uptr_debugfs_objects(dir, 0, NULL);
-		if (cur == n || uptr_now_ms() > deadline)
-			return cur;
-		usleep(20 * 1000);
-	}
-}
-
 /*
  * waitpid() with a deadline. Returns 0 with *@status set, or -ETIMEDOUT
  * after killing and reaping the child.
@@ -934,7 +920,7 @@ TEST_F(inflight, dying_process_jobs_run_to_completion_and_nothing_leaks)
 	}
 	EXPECT_EQ(e0.timedout, e1.timedout);
 	/* The child's object is gone, and the mm release reached it. */
-	objs = objects_settle(c->dir, c->objs0);
+	objs = uptr_objects_settle(c->dir, c->objs0, SETTLE_MS);
 	EXPECT_EQ(c->objs0, objs);
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s1));
 	EXPECT_GE(s1.event_release - s0.event_release, 1);
@@ -1069,7 +1055,8 @@ TEST_F_TIMEOUT(life, sigkill_interrupts_fault_in_of_256mib_object, 600)
 		ksft_print_msg("attempt %d: killed %lld ms in, dead %lld ms later\n",
 			       attempt, delay, latency);
 		ksft_print_msg("attempt %d: in CREATE: %d, %lld of %zu pages faulted\n",
-			       attempt, sh->in_ioctl, faulted, size / PAGE);
+			       attempt, sh->in_ioctl, faulted,
+			       (size_t)(size / PAGE));
 		/* Died inside CREATE, before the whole range was faulted. */
 		if (sh->in_ioctl && faulted < (long long)(size / PAGE)) {
 			interrupted = true;
@@ -1081,7 +1068,7 @@ TEST_F_TIMEOUT(life, sigkill_interrupts_fault_in_of_256mib_object, 600)
 	}
 	munmap(sh, sizeof(*sh));
 	/* The half-built object went away with the process. */
-	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
+	EXPECT_EQ(c->objs0, uptr_objects_settle(c->dir, c->objs0, SETTLE_MS));
 	ctx_engine_works(_metadata, c, 0x52);
 }
 
@@ -1140,7 +1127,7 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 	EXPECT_EQ(-1, uptr_check_pattern(map + half, half, 0x77));
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s1));
 	EXPECT_GE(s1.event_unmap - s0.event_unmap, 1);
-	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
+	EXPECT_EQ(c->objs0, uptr_objects_settle(c->dir, c->objs0, SETTLE_MS));
 	ksft_print_msg("close: %lld of %d jobs done at close, unmap events +%lld\n",
 		       mid.done - e0.done, njobs,
 		       s1.event_unmap - s0.event_unmap);
@@ -1405,7 +1392,7 @@ TEST_F_TIMEOUT(life, ten_thousand_one_page_objects_over_one_mapping, 300)
 	munmap(bo_map, 4 * PAGE);
 	t0 = uptr_now_ms();
 	close(fd);
-	EXPECT_EQ(c->objs0, objects_settle(c->dir, c->objs0));
+	EXPECT_EQ(c->objs0, uptr_objects_settle(c->dir, c->objs0, SETTLE_MS));
 	t_close = uptr_now_ms() - t0;
 	ksft_print_msg("%lu objects: created in %lld ms, freed in %lld ms\n",
 		       n, t_create, t_close);

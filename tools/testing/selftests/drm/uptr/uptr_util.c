@@ -712,3 +712,53 @@ int uptr_batch_run(int fd, __u32 sync, struct uptr_batch *j)
 		return ret;
 	return uptr_syncobj_status(fd, sync);
 }
+
+int uptr_objects_settle(const char *dir, int n, int timeout_ms)
+{
+	long long end = uptr_now_ms() + timeout_ms;
+	int cur;
+
+	for (;;) {
+		cur = uptr_debugfs_objects(dir, 0, NULL);
+		if (cur == n || uptr_now_ms() > end)
+			return cur;
+		usleep(20 * 1000);
+	}
+}
+
+int uptr_vma_flags(const void *addr, char *buf, size_t len)
+{
+	unsigned long a = (unsigned long)addr, start, end;
+	bool in = false;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		/* A VMA's first line; field names never parse as "x-y". */
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = a >= start && a < end;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(buf, len, "%s", line + 8);
+			buf[strcspn(buf, "\n")] = '\0';
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+bool uptr_vm_flag(const char *flags, const char *f)
+{
+	const char *p;
+
+	for (p = flags; (p = strstr(p, f)); p += 2)
+		if ((p == flags || p[-1] == ' ') && (p[2] == ' ' || !p[2]))
+			return true;
+	return false;
+}

@@ -289,4 +289,22 @@ long uptr_anon_huge_kb(const void *addr);
  */
 int uptr_thp_backed(const void *addr, size_t len);
 
+/*
+ * The number of userptr objects of the device (debugfs @dir) once it is
+ * @n, or the last one seen after @timeout_ms: a job drops its object
+ * references when the scheduler frees it, a little after its fence
+ * signalled.
+ */
+int uptr_objects_settle(const char *dir, int n, int timeout_ms);
+
+/*
+ * The VmFlags line of /proc/self/smaps for the VMA at @addr, in @buf.
+ * Returns 0, or -ENOENT when smaps (CONFIG_PROC_PAGE_MONITOR) is missing
+ * or no VMA contains @addr.
+ */
+int uptr_vma_flags(const void *addr, char *buf, size_t len);
+
+/* Does the space-separated VmFlags list @flags hold the two letters @f? */
+bool uptr_vm_flag(const char *flags, const char *f);
+
 #endif /* _UPTR_UTIL_H_ */
