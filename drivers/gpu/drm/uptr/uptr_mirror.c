@@ -447,6 +447,18 @@ static int uptr_mirror_uffd_prefault(struct uptr_mirror *mirror,
  * asked to be retried: the caller drops mmap_lock, waits a little (for a
  * swap-in, say) and tries again, a bounded number of times, after which
  * what userfaultfd still holds back fails the fault-in with -EFAULT.
+ *
+ * Why a driver calls handle_mm_fault() here: letting hmm_range_fault()
+ * fault in an armed range makes handle_userfault() fail it with SIGBUS
+ * and, under CONFIG_DEBUG_VM, dump a stack on every try, for any user;
+ * refusing armed ranges outright would refuse memory whose pages are
+ * present or merely swapped out (a process restored by CRIU, a guest
+ * migrated post-copy), which the device can use. A fault with
+ * %FAULT_FLAG_RETRY_NOWAIT is the fault GUP's FOLL_NOWAIT makes (KVM's
+ * async page faults use it): it resolves what the kernel alone can and
+ * returns for what would need the handler, without waiting for it, and
+ * takes no page reference. The wait between rounds holds no lock and is
+ * bounded by %UPTR_MIRROR_UFFD_ROUNDS.
  */
 static int uptr_mirror_hmm_fault(struct uptr_mirror *mirror,
 				 struct hmm_range *range)
