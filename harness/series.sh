@@ -43,7 +43,7 @@ ADDED="$UPTR include/uapi/drm/uptr_drm.h Documentation/gpu/uptr.rst
 STEPS=(
 	"01-maintainers MAINTAINERS.patch"
 	"02-uapi include/uapi/drm/uptr_drm.h"
-	"03-mirror $UPTR/uptr_mirror.h $UPTR/uptr_mirror.c $UPTR/uptr_trace.h $UPTR/uptr_trace.c @makefile"
+	"03-mirror $UPTR/uptr_mirror.h $UPTR/uptr_mirror.c $UPTR/uptr_mirror_busy.c $UPTR/uptr_trace.h $UPTR/uptr_trace.c @makefile"
 	"04-device $UPTR/uptr_drv.h $UPTR/uptr_engine.h $UPTR/uptr_job.h $UPTR/uptr_job.c $UPTR/uptr_fence.h $UPTR/uptr_fence.c @makefile"
 	"05-userptr $UPTR/uptr_userptr.h $UPTR/uptr_userptr.c @makefile"
 	"06-bo $UPTR/uptr_bo.h $UPTR/uptr_bo.c @makefile"

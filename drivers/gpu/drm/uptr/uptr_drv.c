@@ -169,13 +169,6 @@ const struct drm_driver uptr_drm_driver = {
 
 static struct uptr_device *uptr_device;
 
-static void uptr_device_fini_wq(struct drm_device *drm, void *data)
-{
-	struct uptr_device *udev = data;
-
-	destroy_workqueue(udev->free_wq);
-}
-
 /**
  * uptr_device_init() - initialize the driver state of a new device
  * @udev: the device, allocated with devm_drm_dev_alloc() or by KUnit
@@ -191,14 +184,7 @@ int uptr_device_init(struct uptr_device *udev)
 	ret = drmm_mutex_init(&udev->drm, &udev->objects_lock);
 	if (ret)
 		return ret;
-	ret = drmm_mutex_init(&udev->drm, &udev->notifier_lock);
-	if (ret)
-		return ret;
-	udev->free_wq = alloc_workqueue("uptr-free", WQ_UNBOUND, 0);
-	if (!udev->free_wq)
-		return -ENOMEM;
-	/* Released before the mutexes: drains the object teardowns first. */
-	return drmm_add_action_or_reset(&udev->drm, uptr_device_fini_wq, udev);
+	return drmm_mutex_init(&udev->drm, &udev->notifier_lock);
 }
 
 static int __init uptr_init(void)

@@ -65,11 +65,7 @@ struct uptr_device {
 	 * never with a mirror's notifier lock held.
 	 */
 	struct mutex objects_lock;
-	/**
-	 * @objects: every &struct uptr_userptr that has a reference, for
-	 * debugfs (an object leaves it when its last reference goes, before
-	 * its teardown on @free_wq)
-	 */
+	/** @objects: every &struct uptr_userptr, for debugfs */
 	struct list_head objects;
 	/**
 	 * @notifier_lock: the notifier lock of every userptr object's
@@ -80,11 +76,6 @@ struct uptr_device {
 	 * memory allocation and no wait for a fence while it is held.
 	 */
 	struct mutex notifier_lock;
-	/**
-	 * @free_wq: tears down every userptr object, off the scheduler's
-	 * workqueue (see uptr_userptr_free()); drained when the device goes
-	 */
-	struct workqueue_struct *free_wq;
 	/** @engine: the copy engine */
 	struct uptr_engine engine;
 	/** @jobs_submitted: jobs queued by SUBMIT */

@@ -317,12 +317,13 @@ uptr_sched_timedout_job(struct drm_sched_job *sched_job)
 	return DRM_GPU_SCHED_STAT_NOMINAL;
 }
 
+/* The job's objects are released on &uptr_engine.free_wq, see there. */
 static void uptr_sched_free_job(struct drm_sched_job *sched_job)
 {
 	struct uptr_job *job = to_uptr_job(sched_job);
 
 	drm_sched_job_cleanup(sched_job);
-	uptr_job_free(job);
+	queue_work(job->engine->free_wq, &job->free_work);
 }
 
 static const struct drm_sched_backend_ops uptr_sched_ops = {
@@ -367,14 +368,21 @@ int uptr_engine_init(struct uptr_engine *engine, struct drm_device *drm)
 		ret = -ENOMEM;
 		goto destroy_wq;
 	}
+	engine->free_wq = alloc_workqueue("uptr-free", WQ_UNBOUND, 0);
+	if (!engine->free_wq) {
+		ret = -ENOMEM;
+		goto destroy_timeout_wq;
+	}
 
 	args.timeout = engine->timeout;
 	args.timeout_wq = engine->timeout_wq;
 	ret = drm_sched_init(&engine->sched, &args);
 	if (ret)
-		goto destroy_timeout_wq;
+		goto destroy_free_wq;
 	return 0;
 
+destroy_free_wq:
+	destroy_workqueue(engine->free_wq);
 destroy_timeout_wq:
 	destroy_workqueue(engine->timeout_wq);
 destroy_wq:
@@ -425,6 +433,7 @@ void uptr_engine_fini(struct uptr_engine *engine)
 	flush_workqueue(engine->wq);
 	wait_var_event(&engine->jobs_alive, !atomic_read(&engine->jobs_alive));
 	drm_sched_fini(&engine->sched);
+	destroy_workqueue(engine->free_wq);
 	destroy_workqueue(engine->timeout_wq);
 	destroy_workqueue(engine->wq);
 }

@@ -31,6 +31,13 @@ struct uptr_engine {
 	 * which signals fences that reclaim may wait for
 	 */
 	struct workqueue_struct *timeout_wq;
+	/**
+	 * @free_wq: frees the jobs the scheduler is done with. Dropping a
+	 * job's object references may tear an object down, which waits for
+	 * invalidations of its range, which may wait for jobs: never on the
+	 * scheduler's workqueue, which runs them.
+	 */
+	struct workqueue_struct *free_wq;
 	/** @timeout: the job timeout, in jiffies */
 	unsigned long timeout;
 	/** @work: runs the queued jobs in order */

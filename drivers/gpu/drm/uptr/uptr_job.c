@@ -56,6 +56,11 @@
 /* Bytes the engine works on between two looks at a stop request. */
 #define UPTR_JOB_SLICE		SZ_256K
 
+static void uptr_job_free_work(struct work_struct *work)
+{
+	uptr_job_free(container_of(work, struct uptr_job, free_work));
+}
+
 /**
  * uptr_job_alloc() - allocate a job and its arrays
  * @engine: the engine that will execute it
@@ -75,6 +80,7 @@ struct uptr_job *uptr_job_alloc(struct uptr_engine *engine, u32 ncmds,
 		return NULL;
 	job->engine = engine;
 	INIT_LIST_HEAD(&job->link);
+	INIT_WORK(&job->free_work, uptr_job_free_work);
 	job->cmds = kvcalloc(ncmds, sizeof(*job->cmds), UPTR_GFP_USER);
 	job->objs = kvcalloc(nobjs, sizeof(*job->objs), UPTR_GFP_USER);
 	job->obj_write = kvcalloc(nobjs, sizeof(*job->obj_write),
@@ -101,6 +107,8 @@ void uptr_job_free(struct uptr_job *job)
 	struct uptr_engine *engine = job->engine;
 	u32 i;
 
+	for (i = 0; i < 2 * job->ncmds; i++)
+		uptr_mirror_busy_free(uptr_job_get_range(job, i)->busy);
 	for (i = 0; i < job->nobjs; i++)
 		drm_gem_object_put(job->objs[i]);
 	if (test_bit(UPTR_JOB_HW_FENCE, &job->flags))

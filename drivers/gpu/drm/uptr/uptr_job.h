@@ -7,6 +7,7 @@
 
 #include <linux/list.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #include <drm/gpu_scheduler.h>
 
@@ -15,6 +16,7 @@ struct drm_gem_object;
 struct page;
 struct uptr_engine;
 struct uptr_fence;
+struct uptr_mirror_busy;
 struct uptr_userptr;
 
 /**
@@ -35,6 +37,12 @@ struct uptr_job_range {
 	unsigned long npages;
 	/** @seq: notifier sequence from the fault-in (userptr only) */
 	unsigned long seq;
+	/**
+	 * @busy: userptr only: the record of the job's use of these pages,
+	 * allocated before any lock, handed to the object when the job is
+	 * armed (then NULL)
+	 */
+	struct uptr_mirror_busy *busy;
 	/**
 	 * @pages: the @npages pages, resolved at submit under the notifier
 	 * lock (userptr) or pinned for the object's life (device buffer)
@@ -100,6 +108,11 @@ struct uptr_job {
 	u32 slice_delay_ms;
 	/** @link: in &uptr_engine.queue, under &uptr_engine.lock */
 	struct list_head link;
+	/**
+	 * @free_work: uptr_job_free() on &uptr_engine.free_wq, once the
+	 * scheduler is done with the job
+	 */
+	struct work_struct free_work;
 	/** @ncmds: number of commands */
 	u32 ncmds;
 	/** @cmds: the commands */
@@ -125,7 +138,7 @@ void uptr_job_free(struct uptr_job *job);
 int uptr_job_execute(struct uptr_job *job);
 
 /**
- * uptr_job_range() - one range of a job, by index
+ * uptr_job_get_range() - one range of a job, by index
  * @job: the job
  * @i: 0 .. 2 * &uptr_job.ncmds - 1: the source (even @i) or destination
  *	(odd @i) of command @i / 2
@@ -134,8 +147,8 @@ int uptr_job_execute(struct uptr_job *job);
  *
  * Return: the range; unused sides of a command have no object.
  */
-static inline struct uptr_job_range *uptr_job_range(struct uptr_job *job,
-						    u32 i)
+static inline struct uptr_job_range *
+uptr_job_get_range(struct uptr_job *job, u32 i)
 {
 	struct uptr_job_cmd *cmd = &job->cmds[i / 2];
 

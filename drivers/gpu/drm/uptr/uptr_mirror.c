@@ -6,6 +6,7 @@
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 #include <linux/delay.h>
+#include <linux/dma-fence.h>
 #include <linux/fs.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
@@ -65,13 +66,13 @@
  * calls mmu_interval_set_seq(), records the sequence in every chunk it
  * intersects and clears exactly the pages in [start, end) of the
  * invalidated range that belong to the object. It then drops the lock and
- * asks the device to stop using the mirror (&uptr_mirror_ops.device_idle),
- * waiting uninterruptibly, before returning. It allocates nothing and takes
- * no dma_resv or other outer lock. A non-blockable invalidation only
- * trylocks, and fails (returns false) when the range still has valid pages
- * or an invalidation is still waiting for the device, and the device is
- * busy. %MMU_NOTIFY_RELEASE (the mm is being torn down) drops everything and
- * marks the mirror dead: later fault-ins fail with -EFAULT.
+ * waits uninterruptibly, before returning, for the jobs that use pages of
+ * that range, and for no other (see "device use of a mirror's pages"). It
+ * allocates nothing and takes no dma_resv or other outer lock. A
+ * non-blockable invalidation only trylocks, and fails (returns false) when
+ * a job that is not done uses a page of the range. %MMU_NOTIFY_RELEASE
+ * (the mm is being torn down) drops everything and marks the mirror dead:
+ * later fault-ins fail with -EFAULT.
  *
  * **Dirty marking.** For a writable mirror every folio of a faulted span
  * is marked dirty before the span is committed: under the notifier lock,
@@ -817,23 +818,6 @@ bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 	return true;
 }
 
-/* Is any page of [@start, @end) valid? */
-static bool uptr_mirror_has_valid_locked(struct uptr_mirror *mirror,
-					 unsigned long start, unsigned long end)
-{
-	struct uptr_mirror_chunk *chunk;
-	struct uptr_mirror_seg seg;
-
-	lockdep_assert_held(mirror->lock);
-	uptr_mirror_for_each_seg(mirror, seg, start, end) {
-		chunk = xa_load(&mirror->chunks, seg.index);
-		if (chunk && chunk->nvalid &&
-		    find_next_bit(chunk->valid, seg.end, seg.start) < seg.end)
-			return true;
-	}
-	return false;
-}
-
 /*
  * Invalidate [@start, @end) at sequence @cur_seq. Only the chunks that
  * exist are visited. Return: how many valid pages were dropped.
@@ -861,9 +845,8 @@ static unsigned long uptr_mirror_drop_locked(struct uptr_mirror *mirror,
 
 /*
  * Take the notifier lock for an invalidation of [@start, @end). A
- * non-blockable one only trylocks, and gives up while the device may use
- * pages of the range, or pages that a blockable invalidation dropped and
- * still waits for the device to be done with.
+ * non-blockable one only trylocks, and gives up while a job that is not
+ * done uses a page of the range.
  * Return: true with the lock held, false without.
  */
 static bool uptr_mirror_lock_invalidate(struct uptr_mirror *mirror,
@@ -876,13 +859,37 @@ static bool uptr_mirror_lock_invalidate(struct uptr_mirror *mirror,
 	}
 	if (!mutex_trylock(mirror->lock))
 		return false;
-	if ((uptr_mirror_has_valid_locked(mirror, start, end) ||
-	     mirror->waiting) &&
-	    !mirror->ops->device_idle(mirror, false)) {
+	if (uptr_mirror_busy_locked(mirror, start, end)) {
 		mutex_unlock(mirror->lock);
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Wait, uninterruptibly, until no job uses a page of [@start, @end): for
+ * one fence at a time, each taken with a reference under the lock.
+ */
+static void uptr_mirror_wait_device(struct uptr_mirror *mirror,
+				    unsigned long start, unsigned long end)
+{
+	struct dma_fence *fence;
+	bool waited = false;
+
+	for (;;) {
+		mutex_lock(mirror->lock);
+		fence = uptr_mirror_busy_fence_locked(mirror, start, end);
+		mutex_unlock(mirror->lock);
+		if (!fence)
+			break;
+		if (!waited)
+			mirror->ops->waiting(mirror, true);
+		waited = true;
+		dma_fence_wait(fence, false);
+		dma_fence_put(fence);
+	}
+	if (waited)
+		mirror->ops->waiting(mirror, false);
 }
 
 /* The interval notifier callback: see "Invalidation" in the DOC above. */
@@ -914,8 +921,6 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	dropped = uptr_mirror_drop_locked(mirror, start, end, cur_seq);
 	if (range->event == MMU_NOTIFY_RELEASE)
 		mirror->dead = true;
-	if (blockable)
-		mirror->waiting++;
 	mutex_unlock(mirror->lock);
 
 	uptr_mirror_count(mirror, UPTR_STAT_INVALIDATIONS, 1);
@@ -924,17 +929,12 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	trace_uptr_mirror_invalidate(mirror, addr, addr_end, range->event,
 				     dropped, blockable);
 
-	if (blockable) {
-		/*
-		 * Wait even if nothing was dropped here: an overlapping
-		 * invalidation may have dropped the pages and still be
-		 * waiting for the device that uses them.
-		 */
-		mirror->ops->device_idle(mirror, true);
-		mutex_lock(mirror->lock);
-		mirror->waiting--;
-		mutex_unlock(mirror->lock);
-	}
+	/*
+	 * Even if nothing was dropped here: an overlapping invalidation may
+	 * have dropped the pages that a job still uses.
+	 */
+	if (blockable)
+		uptr_mirror_wait_device(mirror, start, end);
 	return true;
 }
 
@@ -963,6 +963,7 @@ int uptr_mirror_init(struct uptr_mirror *mirror,
 	mirror->totals = desc->totals;
 	mirror->lock = desc->lock;
 	xa_init(&mirror->chunks);
+	mirror->busy = RB_ROOT_CACHED;
 
 	/*
 	 * The invalidate callback can run from direct reclaim: teach lockdep
@@ -994,6 +995,7 @@ void uptr_mirror_fini(struct uptr_mirror *mirror)
 	unsigned long index;
 
 	mmu_interval_notifier_remove(&mirror->notifier);
+	uptr_mirror_busy_fini(mirror);
 	xa_for_each(&mirror->chunks, index, chunk) {
 		kvfree(chunk->pfns);
 		kfree(chunk);

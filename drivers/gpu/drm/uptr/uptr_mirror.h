@@ -10,6 +10,7 @@
 #include <linux/gfp.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/xarray.h>
 
 struct page;
@@ -86,20 +87,12 @@ struct uptr_mirror_stats {
  */
 struct uptr_mirror_ops {
 	/**
-	 * @device_idle: make sure the device no longer accesses pages of
-	 * the mirror.
-	 *
-	 * With @wait true (blockable invalidation) it is called without the
-	 * notifier lock, after the invalidated pages were dropped, and waits
-	 * uninterruptibly for in-flight device access. With @wait false
-	 * (non-blockable invalidation) it is called with the notifier lock
-	 * held, before anything is dropped, must not sleep and only reports.
-	 * Either way it takes no lock that the fault-in or commit paths hold
-	 * and allocates no memory.
-	 *
-	 * Return: true when the device does not access the mirror's pages.
+	 * @waiting: a blockable invalidation begins (@begin true) or ends
+	 * waiting for the jobs that use pages it dropped, for the device's
+	 * accounting. Called once each per invalidation that waits, without
+	 * the notifier lock; must not sleep, take a lock or allocate.
 	 */
-	bool (*device_idle)(struct uptr_mirror *mirror, bool wait);
+	void (*waiting)(struct uptr_mirror *mirror, bool begin);
 };
 
 /**
@@ -128,8 +121,8 @@ struct uptr_mirror_chunk {
  *
  * Knows nothing of GEM or the device: it tracks which pages of
  * [@start, @start + @npages * PAGE_SIZE) are valid for device use and
- * which pages back them, and calls &uptr_mirror_ops.device_idle when an
- * invalidation needs the device to stop.
+ * which pages back them, and which jobs use which pages (@busy), so that
+ * an invalidation waits for exactly the jobs that use what it takes away.
  */
 struct uptr_mirror {
 	/** @notifier: the interval notifier over the whole range */
@@ -149,7 +142,7 @@ struct uptr_mirror {
 	 * invalidate callback, which may run from direct reclaim, so no
 	 * memory may be allocated with it held, and by the commit path,
 	 * which re-checks the notifier sequence under it. Protects the
-	 * contents of @chunks, @nvalid, @dead and @waiting.
+	 * contents of @chunks, @nvalid, @dead and @busy.
 	 * Lock order: dma_resv (drm_exec) -> @lock. Never held across
 	 * hmm_range_fault(), folio_lock() or a wait for the device.
 	 */
@@ -165,10 +158,10 @@ struct uptr_mirror {
 	/** @dead: the mm was torn down (MMU_NOTIFY_RELEASE); under @lock */
 	bool dead;
 	/**
-	 * @waiting: blockable invalidations that dropped pages and still
-	 * wait for the device; under @lock
+	 * @busy: interval tree of &struct uptr_mirror_busy: the pages that
+	 * jobs use, with their fences; under @lock
 	 */
-	unsigned int waiting;
+	struct rb_root_cached busy;
 	/** @stats: this mirror's counters */
 	struct uptr_mirror_stats stats;
 	/** @totals: counters to add to as well, the device's */
@@ -210,6 +203,22 @@ bool uptr_mirror_get_pages_locked(struct uptr_mirror *mirror,
 				  struct page **pages);
 int uptr_mirror_probe(struct mm_struct *mm, unsigned long start,
 		      unsigned long size);
+
+struct dma_fence;
+struct uptr_mirror_busy;
+struct uptr_mirror_busy *uptr_mirror_busy_alloc(void);
+void uptr_mirror_busy_free(struct uptr_mirror_busy *busy);
+void uptr_mirror_busy_add_locked(struct uptr_mirror *mirror,
+				 struct uptr_mirror_busy *busy,
+				 unsigned long pgoff, unsigned long npages,
+				 struct dma_fence *fence);
+/* Between uptr_mirror.c and uptr_mirror_busy.c */
+bool uptr_mirror_busy_locked(struct uptr_mirror *mirror, unsigned long start,
+			     unsigned long end);
+struct dma_fence *uptr_mirror_busy_fence_locked(struct uptr_mirror *mirror,
+						unsigned long start,
+						unsigned long end);
+void uptr_mirror_busy_fini(struct uptr_mirror *mirror);
 
 /**
  * uptr_mirror_stat_read() - read one counter

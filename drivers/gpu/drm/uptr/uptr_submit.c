@@ -56,15 +56,17 @@
  * 6. still under the notifier lock: resolve the userptr pages for the
  *    engine from their valid pfns only, into arrays allocated before any
  *    lock (a page found not valid is a collision, as in step 5), arm the
- *    job, add its fence to every object's dma_resv (write or read usage)
- *    and push it to the entity;
+ *    job, record its fence over the pages of each userptr range (what an
+ *    invalidation of those pages waits for), add it to every object's
+ *    dma_resv (write or read usage) and push the job to the entity;
  * 7. unlock, then publish the fence in the out-syncobj.
  *
  * Lock order: dma_resv (drm_exec, ww class) -> &uptr_device.notifier_lock.
  * The invalidate callback takes only the notifier lock, then waits for the
- * fences in the object's dma_resv. A job's fence is in the dma_resv before
- * the notifier lock is dropped, so an invalidation either ran before the
- * check of step 5 (and the submission retries) or waits for the job.
+ * fences recorded over the pages it dropped. A job's fence is recorded
+ * before the notifier lock is dropped, so an invalidation either ran
+ * before the check of step 5 (and the submission retries) or waits for
+ * the job if it takes pages the job uses.
  */
 
 /** UPTR_SUBMIT_MAX_RETRIES - commit collisions before -EAGAIN */
@@ -313,10 +315,11 @@ static int uptr_submit_parse(struct uptr_submit *s,
 }
 
 /*
- * Allocate the page arrays of the userptr ranges, before any lock. The
- * total is bounded by %UPTR_SUBMIT_MAX_PAGES; __GFP_RETRY_MAYFAIL makes a
- * memory cgroup at its limit fail the submission with -ENOMEM instead of
- * invoking the OOM killer.
+ * Allocate the page arrays of the userptr ranges and the records of their
+ * use (&uptr_job_range.busy), before any lock. The total is bounded by
+ * %UPTR_SUBMIT_MAX_PAGES and %UPTR_SUBMIT_MAX_CMDS; __GFP_RETRY_MAYFAIL
+ * makes a memory cgroup at its limit fail the submission with -ENOMEM
+ * instead of invoking the OOM killer.
  */
 static int uptr_submit_alloc_pages(struct uptr_job *job)
 {
@@ -325,7 +328,7 @@ static int uptr_submit_alloc_pages(struct uptr_job *job)
 	u32 i;
 
 	for (i = 0; i < 2 * job->ncmds; i++) {
-		range = uptr_job_range(job, i);
+		range = uptr_job_get_range(job, i);
 		if (range->uobj)
 			total += range->npages;
 	}
@@ -336,11 +339,14 @@ static int uptr_submit_alloc_pages(struct uptr_job *job)
 	if (!job->page_store)
 		return -ENOMEM;
 	for (i = 0; i < 2 * job->ncmds; i++) {
-		range = uptr_job_range(job, i);
-		if (range->uobj) {
-			range->pages = job->page_store + pos;
-			pos += range->npages;
-		}
+		range = uptr_job_get_range(job, i);
+		if (!range->uobj)
+			continue;
+		range->pages = job->page_store + pos;
+		pos += range->npages;
+		range->busy = uptr_mirror_busy_alloc();
+		if (!range->busy)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -390,7 +396,7 @@ static int uptr_submit_populate(struct uptr_job *job)
 	int ret;
 
 	for (i = 0; i < 2 * job->ncmds; i++) {
-		struct uptr_job_range *range = uptr_job_range(job, i);
+		struct uptr_job_range *range = uptr_job_get_range(job, i);
 
 		if (!range->uobj)
 			continue;
@@ -425,8 +431,8 @@ static void uptr_submit_stall(struct uptr_submit *s)
 	if (likely(!atomic_read(&udev->submit_stall)))
 		return;
 	for (i = 0; i < 2 * job->ncmds && !range; i++)
-		if (uptr_job_range(job, i)->uobj)
-			range = uptr_job_range(job, i);
+		if (uptr_job_get_range(job, i)->uobj)
+			range = uptr_job_get_range(job, i);
 	if (!range || !atomic_add_unless(&udev->submit_stall, -1, 0))
 		return;
 
@@ -453,7 +459,7 @@ static bool uptr_submit_commit_locked(struct uptr_submit *s)
 
 	lockdep_assert_held(&s->udev->notifier_lock);
 	for (i = 0; i < 2 * job->ncmds; i++) {
-		range = uptr_job_range(job, i);
+		range = uptr_job_get_range(job, i);
 		if (range->uobj &&
 		    !uptr_userptr_range_valid_locked(range->uobj, range->pgoff,
 						     range->npages, range->seq))
@@ -463,7 +469,7 @@ static bool uptr_submit_commit_locked(struct uptr_submit *s)
 	for (i = 0; i < 2 * job->ncmds; i++) {
 		bool got;
 
-		range = uptr_job_range(job, i);
+		range = uptr_job_get_range(job, i);
 		if (!range->uobj)
 			continue;
 		got = uptr_userptr_get_pages_locked(range->uobj, range->pgoff,
@@ -472,6 +478,23 @@ static bool uptr_submit_commit_locked(struct uptr_submit *s)
 			return false;
 	}
 	return true;
+}
+
+/* Invalidations of the pages of the userptr ranges now wait for @fence. */
+static void uptr_submit_mark_busy_locked(struct uptr_job *job,
+					 struct dma_fence *fence)
+{
+	struct uptr_job_range *range;
+	u32 i;
+
+	for (i = 0; i < 2 * job->ncmds; i++) {
+		range = uptr_job_get_range(job, i);
+		if (!range->uobj)
+			continue;
+		uptr_userptr_busy_add_locked(range->uobj, range->busy,
+					     range->pgoff, range->npages, fence);
+		range->busy = NULL;
+	}
 }
 
 /* Steps 3 to 6 of the DOC above. Return: 0 once the job is pushed. */
@@ -523,6 +546,7 @@ retry:
 			       ufile->fence_context,
 			       atomic64_inc_return(&ufile->fence_seqno));
 	job->out_fence = NULL;
+	uptr_submit_mark_busy_locked(job, fence);
 	for (i = 0; i < job->nobjs; i++)
 		dma_resv_add_fence(job->objs[i]->resv, fence,
 				   job->obj_write[i] ? DMA_RESV_USAGE_WRITE :

@@ -30,20 +30,22 @@
  *   with the optional probe of the VMAs and population at create time;
  * - the binding to the creating mm: device use from another mm fails with
  *   -EXDEV (uptr_userptr_populate());
- * - &uptr_mirror_ops.device_idle, which waits for every fence in the
- *   object's dma_resv (%DMA_RESV_USAGE_BOOKKEEP), i.e. for every job that
- *   may access the pages;
+ * - the jobs' use of its pages: submission records each job's fence over
+ *   the pages the job uses (uptr_userptr_busy_add_locked()), which is
+ *   what an invalidation of those pages waits for; the object's dma_resv
+ *   holds the same fences for implicit synchronisation and teardown;
  * - teardown in the right order (uptr_userptr_free()): wait for every
  *   fence in the object's dma_resv, *then* remove the notifier and free
  *   the chunks (uptr_mirror_fini()). Removing the notifier first would let
  *   an munmap() or reclaim in between skip the wait for the device, which
  *   could then write to freed pages. Jobs hold a reference on every object
- *   they use, so the wait normally finds nothing. Teardown always runs
- *   on &uptr_device.free_wq: the last reference may go in the scheduler's
- *   free_job, and mmu_interval_notifier_remove() waits for any
- *   invalidation running in the mm, which may itself wait for a job of
- *   that workqueue. The object leaves &uptr_device.objects (debugfs'
- *   ``uptr_objects``) at once, when its last reference goes;
+ *   they use, so the wait normally finds nothing. Teardown runs where the
+ *   last reference goes, which is never a context that a job's fence
+ *   needs: jobs drop their references on the engine's free workqueue,
+ *   never in the scheduler's free_job (mmu_interval_notifier_remove()
+ *   waits for any invalidation running in the mm, which may wait for a
+ *   job). So closing the last handle, or the process exiting, releases the
+ *   object and its memory (and memory cgroup charges) before it returns;
  * - refusal of what a userptr object cannot do: it has no mmap offset
  *   (-EINVAL from the mmap-offset ioctl) and cannot be exported as a
  *   dma-buf (-EPERM), because its pages belong to the user's mapping.
@@ -58,44 +60,24 @@ struct uptr_userptr *to_uptr_userptr(struct drm_gem_object *obj)
 	return container_of(obj, struct uptr_userptr, base);
 }
 
-static bool uptr_userptr_device_idle(struct uptr_mirror *mirror, bool wait)
+/* An invalidation that really waits for the device, for debugfs. */
+static void uptr_userptr_waiting(struct uptr_mirror *mirror, bool begin)
 {
 	struct uptr_userptr *uobj =
 		container_of(mirror, struct uptr_userptr, mirror);
 	struct uptr_device *udev = to_uptr_device(uobj->base.dev);
-	struct dma_resv *resv = uobj->base.resv;
 
-	if (dma_resv_test_signaled(resv, DMA_RESV_USAGE_BOOKKEEP))
-		return true;
-	if (!wait)
-		return false;
-
-	/* An invalidation that really waits for the device, for debugfs. */
-	atomic64_inc(&udev->invalidation_waits);
-	atomic_inc(&udev->invalidations_waiting);
-	dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, false,
-			      MAX_SCHEDULE_TIMEOUT);
-	atomic_dec(&udev->invalidations_waiting);
-	return true;
+	if (begin) {
+		atomic64_inc(&udev->invalidation_waits);
+		atomic_inc(&udev->invalidations_waiting);
+	} else {
+		atomic_dec(&udev->invalidations_waiting);
+	}
 }
 
 static const struct uptr_mirror_ops uptr_userptr_mirror_ops = {
-	.device_idle = uptr_userptr_device_idle,
+	.waiting = uptr_userptr_waiting,
 };
-
-static void uptr_userptr_free_work(struct work_struct *work)
-{
-	struct uptr_userptr *uobj = container_of(work, struct uptr_userptr,
-						 free_work);
-	struct drm_gem_object *obj = &uobj->base;
-
-	/* The device first, then the notifier: see uptr_mirror_fini(). */
-	dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_BOOKKEEP, false,
-			      MAX_SCHEDULE_TIMEOUT);
-	uptr_mirror_fini(&uobj->mirror);
-	drm_gem_object_release(obj);
-	kfree(uobj);
-}
 
 static void uptr_userptr_free(struct drm_gem_object *obj)
 {
@@ -105,7 +87,13 @@ static void uptr_userptr_free(struct drm_gem_object *obj)
 	mutex_lock(&udev->objects_lock);
 	list_del(&uobj->link);
 	mutex_unlock(&udev->objects_lock);
-	queue_work(udev->free_wq, &uobj->free_work);
+
+	/* The device first, then the notifier: see uptr_mirror_fini(). */
+	dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_BOOKKEEP, false,
+			      MAX_SCHEDULE_TIMEOUT);
+	uptr_mirror_fini(&uobj->mirror);
+	drm_gem_object_release(obj);
+	kfree(uobj);
 }
 
 static struct dma_buf *uptr_userptr_export(struct drm_gem_object *obj,
@@ -198,7 +186,6 @@ struct uptr_userptr *uptr_userptr_create(struct uptr_device *udev,
 	uobj->base.funcs = &uptr_userptr_funcs;
 	uobj->flags = args->flags;
 	INIT_LIST_HEAD(&uobj->link);
-	INIT_WORK(&uobj->free_work, uptr_userptr_free_work);
 	drm_gem_private_object_init(&udev->drm, &uobj->base, args->user_size);
 
 	ret = uptr_mirror_init(&uobj->mirror, &desc);
@@ -299,6 +286,25 @@ bool uptr_userptr_get_pages_locked(struct uptr_userptr *uobj,
 {
 	return uptr_mirror_get_pages_locked(&uobj->mirror, pgoff, npages,
 					    pages);
+}
+
+/**
+ * uptr_userptr_busy_add_locked() - a job uses pages of the object
+ * @uobj: the object
+ * @busy: from uptr_mirror_busy_alloc(); the object owns it now
+ * @pgoff: first page
+ * @npages: number of pages, not zero
+ * @fence: the job's fence
+ *
+ * Context: &uptr_device.notifier_lock held, in the critical section in
+ * which the pages were resolved for the job.
+ */
+void uptr_userptr_busy_add_locked(struct uptr_userptr *uobj,
+				  struct uptr_mirror_busy *busy,
+				  unsigned long pgoff, unsigned long npages,
+				  struct dma_fence *fence)
+{
+	uptr_mirror_busy_add_locked(&uobj->mirror, busy, pgoff, npages, fence);
 }
 
 /**

@@ -6,7 +6,6 @@
 #define _UPTR_USERPTR_H_
 
 #include <linux/list.h>
-#include <linux/workqueue.h>
 
 #include <drm/drm_gem.h>
 
@@ -27,8 +26,6 @@ struct uptr_userptr {
 	u32 flags;
 	/** @link: in &uptr_device.objects, under &uptr_device.objects_lock */
 	struct list_head link;
-	/** @free_work: the object's teardown, on &uptr_device.free_wq */
-	struct work_struct free_work;
 };
 
 /**
@@ -53,5 +50,9 @@ bool uptr_userptr_range_valid_locked(struct uptr_userptr *uobj,
 bool uptr_userptr_get_pages_locked(struct uptr_userptr *uobj,
 				   unsigned long pgoff, unsigned long npages,
 				   struct page **pages);
+void uptr_userptr_busy_add_locked(struct uptr_userptr *uobj,
+				  struct uptr_mirror_busy *busy,
+				  unsigned long pgoff, unsigned long npages,
+				  struct dma_fence *fence);
 
 #endif /* _UPTR_USERPTR_H_ */

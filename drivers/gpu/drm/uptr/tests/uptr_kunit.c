@@ -138,13 +138,12 @@ bool uptr_test_page_has(struct page *page, u32 value)
 	return ok;
 }
 
-static bool uptr_test_always_idle(struct uptr_mirror *mirror, bool wait)
+static void uptr_test_no_waiting(struct uptr_mirror *mirror, bool begin)
 {
-	return true;
 }
 
 static const struct uptr_mirror_ops uptr_test_idle_ops = {
-	.device_idle = uptr_test_always_idle,
+	.waiting = uptr_test_no_waiting,
 };
 
 /* What a device gives its mirrors: here, one mirror's own. */

@@ -5,6 +5,7 @@
 
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
+#include <linux/dma-fence.h>
 #include <linux/hmm.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -489,32 +490,47 @@ static void uptr_mirror_test_dirty(struct kunit *test)
 }
 
 /**
- * struct uptr_idle_ctx - a mirror whose device is busy or idle at will
+ * struct uptr_busy_ctx - a mirror with one job of a pretend device
  * @mirror: the mirror
- * @busy: the device uses the mirror's pages until a wait for it
- * @waits: waits for the device
+ * @fence: the job's fence; the job is done when an invalidation waits
+ * @waits: invalidations that began to wait
+ * @ends: invalidations that were done waiting
  */
-struct uptr_idle_ctx {
+struct uptr_busy_ctx {
 	struct uptr_mirror mirror;
-	bool busy;
+	struct dma_fence *fence;
 	int waits;
+	int ends;
 };
 
-static bool uptr_test_device_idle(struct uptr_mirror *mirror, bool wait)
+static void uptr_test_waiting(struct uptr_mirror *mirror, bool begin)
 {
-	struct uptr_idle_ctx *ctx =
-		container_of(mirror, struct uptr_idle_ctx, mirror);
+	struct uptr_busy_ctx *ctx =
+		container_of(mirror, struct uptr_busy_ctx, mirror);
 
-	if (wait) {
+	if (begin) {
 		ctx->waits++;
-		ctx->busy = false;
+		dma_fence_signal(ctx->fence);
+	} else {
+		ctx->ends++;
 	}
-	return !ctx->busy;
 }
 
 static const struct uptr_mirror_ops uptr_test_ops = {
-	.device_idle = uptr_test_device_idle,
+	.waiting = uptr_test_waiting,
 };
+
+static const char *uptr_test_fence_name(struct dma_fence *fence)
+{
+	return "uptr-test";
+}
+
+static const struct dma_fence_ops uptr_test_fence_ops = {
+	.get_driver_name = uptr_test_fence_name,
+	.get_timeline_name = uptr_test_fence_name,
+};
+
+static DEFINE_SPINLOCK(uptr_test_fence_lock);
 
 static bool uptr_invalidate_direct(struct uptr_mirror *mirror,
 				   unsigned long addr, unsigned long npages,
@@ -532,11 +548,16 @@ static bool uptr_invalidate_direct(struct uptr_mirror *mirror,
 						mirror->notifier.invalidate_seq + 2);
 }
 
-static void uptr_mirror_test_nonblockable(struct kunit *test)
+/*
+ * Invalidations wait for the jobs that use the pages they take, and only
+ * for them; a non-blockable one is refused exactly then.
+ */
+static void uptr_mirror_test_busy_ranges(struct kunit *test)
 {
 	unsigned long addr = uptr_test_map(test, 8, PROT_READ | PROT_WRITE);
+	struct uptr_mirror_busy *busy;
 	struct uptr_mirror_desc desc;
-	struct uptr_idle_ctx *ctx;
+	struct uptr_busy_ctx *ctx;
 	struct uptr_mirror *mirror;
 
 	desc = uptr_test_mirror_desc(test, current->mm, addr, 8, true);
@@ -544,35 +565,54 @@ static void uptr_mirror_test_nonblockable(struct kunit *test)
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->busy = true;
+	ctx->fence = kzalloc(sizeof(*ctx->fence), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->fence);
+	dma_fence_init(ctx->fence, &uptr_test_fence_ops, &uptr_test_fence_lock,
+		       dma_fence_context_alloc(1), 1);
+	busy = uptr_mirror_busy_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, busy);
 	mirror = &ctx->mirror;
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, &desc), 0);
-	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 4, NULL), 0);
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 8, NULL), 0);
 
-	/* Mapped and busy: refused, nothing dropped. */
-	KUNIT_EXPECT_FALSE(test, uptr_invalidate_direct(mirror, addr, 2, false));
+	/* A job uses pages 0 and 1. */
+	mutex_lock(mirror->lock);
+	uptr_mirror_busy_add_locked(mirror, busy, 0, 2, ctx->fence);
+	mutex_unlock(mirror->lock);
+
+	/* Non-blockable over pages the job uses: refused, nothing dropped. */
+	KUNIT_EXPECT_FALSE(test, uptr_invalidate_direct(mirror, addr + PAGE_SIZE,
+							1, false));
 	KUNIT_EXPECT_EQ(test, STAT(mirror, NONBLOCK_REFUSALS), 1);
-	KUNIT_EXPECT_EQ(test, mirror->nvalid, 4);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 8);
 
-	/* Nothing mapped there: succeeds although busy. */
+	/* Non-blockable over valid pages no job uses: done at once. */
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr + (4 << PAGE_SHIFT),
 						       4, false));
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 4);
 
-	/* Mapped and idle: succeeds and drops the pages. */
-	ctx->busy = false;
-	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 2, false));
+	/* Blockable next to the job's pages: does not wait for it. */
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr + (2 << PAGE_SHIFT),
+						       2, true));
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 2);
 	KUNIT_EXPECT_EQ(test, ctx->waits, 0);
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(ctx->fence));
 
-	/* Blockable with a busy device: waits for it. */
-	ctx->busy = true;
+	/* Blockable over them: waits once, until the job is done. */
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 8, true));
 	KUNIT_EXPECT_EQ(test, ctx->waits, 1);
+	KUNIT_EXPECT_EQ(test, ctx->ends, 1);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(ctx->fence));
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 0);
+
+	/* The job is done: nothing refuses or waits any more. */
+	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 2, NULL), 0);
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 2, false));
 	KUNIT_EXPECT_EQ(test, STAT(mirror, NONBLOCK_REFUSALS), 1);
+	KUNIT_EXPECT_EQ(test, ctx->waits, 1);
 
 	uptr_mirror_fini(mirror);
+	dma_fence_put(ctx->fence);
 }
 
 static struct kunit_case uptr_mirror_test_cases[] = {
@@ -586,7 +626,7 @@ static struct kunit_case uptr_mirror_test_cases[] = {
 	KUNIT_CASE(uptr_mirror_test_no_access),
 	KUNIT_CASE(uptr_mirror_test_mm_gone),
 	KUNIT_CASE(uptr_mirror_test_dirty),
-	KUNIT_CASE(uptr_mirror_test_nonblockable),
+	KUNIT_CASE(uptr_mirror_test_busy_ranges),
 	{}
 };
 

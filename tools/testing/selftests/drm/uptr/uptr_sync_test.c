@@ -21,6 +21,10 @@
  *   until an invalidation is seen waiting for its fence; before the mm call
  *   it has not started, after it the job has run, on the old pages, and
  *   the invalidation counted a wait.
+ * - apart: the same mm operations on pages of the object that the held job
+ *   does not use return with the job still held, without a wait counted,
+ *   though they invalidated valid pages: an invalidation waits only for
+ *   the jobs that use what it takes.
  * - reap: the OOM reaper's non-blockable path for real. A killed process
  *   whose object has a held job is reaped with process_mrelease(): the
  *   driver refuses (nonblock_refusals), no page is freed under the device,
@@ -568,10 +572,13 @@ FIXTURE_VARIANT_ADD(busy, move_pages_under_reader) {
 	.device_writes = false, .op = BUSY_MIGRATE,
 };
 
-FIXTURE_SETUP(busy)
+/*
+ * An object over SIZE bytes of anonymous memory, its pages faulted in by a
+ * first job, a device buffer, and a closed gate in syncobj c->held.
+ */
+static void busy_ctx_setup(struct __test_metadata *_metadata,
+			   struct busy_ctx *c)
 {
-	struct busy_ctx *c = &self->c;
-
 	struct uptr_batch j = {};
 	int ret;
 
@@ -599,10 +606,8 @@ FIXTURE_SETUP(busy)
 	memset(c->bo_map, 0xee, SIZE);
 }
 
-FIXTURE_TEARDOWN(busy)
+static void busy_ctx_teardown(struct busy_ctx *c)
 {
-	struct busy_ctx *c = &self->c;
-
 	uptr_gate_fini(&c->gate);
 	if (c->fd < 0)
 		return;
@@ -613,48 +618,72 @@ FIXTURE_TEARDOWN(busy)
 		munmap(c->m, SIZE);
 }
 
-/* Move every page of @m to the node it is not on; 0 or -errno. */
-static int busy_move_pages(unsigned char *m)
+FIXTURE_SETUP(busy)
+{
+	busy_ctx_setup(_metadata, &self->c);
+}
+
+FIXTURE_TEARDOWN(busy)
+{
+	busy_ctx_teardown(&self->c);
+}
+
+/* Move the @n pages at @m to the node they are not on; 0 or -errno. */
+static int busy_move_pages(unsigned char *m, int n)
 {
 	int nodes[NPAGES], status[NPAGES], i;
 	void *pages[NPAGES];
 
-	for (i = 0; i < NPAGES; i++)
+	for (i = 0; i < n; i++)
 		pages[i] = m + i * PAGE;
-	if (syscall(__NR_move_pages, 0, NPAGES, pages, NULL, status, 0))
+	if (syscall(__NR_move_pages, 0, n, pages, NULL, status, 0))
 		return -errno;
-	for (i = 0; i < NPAGES; i++) {
+	for (i = 0; i < n; i++) {
 		if (status[i] < 0)
 			return status[i];
 		nodes[i] = !status[i];
 	}
-	if (syscall(__NR_move_pages, 0, NPAGES, pages, nodes, status,
+	if (syscall(__NR_move_pages, 0, n, pages, nodes, status,
 		    MPOL_MF_MOVE))
 		return -errno;
-	for (i = 0; i < NPAGES; i++)
+	for (i = 0; i < n; i++)
 		if (status[i] != nodes[i])
 			return -EBUSY;
 	return 0;
 }
 
-/* The mm call of the variant; returns 0 or -errno. A child exits at once. */
-static int busy_mm_call(struct busy_ctx *c, int op, pid_t *child)
+/* mm call @op on [@m, @m + @len) but fork; returns 0 or -errno. */
+static int busy_mm_range(int op, unsigned char *m, size_t len)
 {
 	void *p;
 
 	switch (op) {
 	case BUSY_MUNMAP:
-		return munmap(c->m, SIZE) ? -errno : 0;
+		return munmap(m, len) ? -errno : 0;
 	case BUSY_MAP_FIXED:
-		p = mmap(c->m, SIZE, PROT_READ | PROT_WRITE,
+		p = mmap(m, len, PROT_READ | PROT_WRITE,
 			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		return p == c->m ? 0 : -errno;
+		return p == m ? 0 : -errno;
 	case BUSY_MPROTECT:
-		return mprotect(c->m, SIZE, PROT_READ) ? -errno : 0;
+		return mprotect(m, len, PROT_READ) ? -errno : 0;
 	case BUSY_DONTNEED:
-		return madvise(c->m, SIZE, MADV_DONTNEED) ? -errno : 0;
+		return madvise(m, len, MADV_DONTNEED) ? -errno : 0;
 	case BUSY_MIGRATE:
-		return busy_move_pages(c->m);
+		return busy_move_pages(m, len / PAGE);
+	}
+	return -EINVAL;
+}
+
+/* The mm call of the variant; returns 0 or -errno. A child exits at once. */
+static int busy_mm_call(struct busy_ctx *c, int op, pid_t *child)
+{
+	switch (op) {
+	case BUSY_MUNMAP:
+	case BUSY_MAP_FIXED:
+	case BUSY_MPROTECT:
+	case BUSY_DONTNEED:
+	case BUSY_MIGRATE:
+		return busy_mm_range(op, c->m, SIZE);
 	case BUSY_FORK:
 		*child = fork();
 		if (!*child) {
@@ -665,6 +694,91 @@ static int busy_mm_call(struct busy_ctx *c, int op, pid_t *child)
 		return *child < 0 ? -errno : 0;
 	}
 	return -EINVAL;
+}
+
+/*
+ * The same calls over the second half of the object while a held job uses
+ * only the first: the invalidation takes pages no job uses and must not
+ * wait for that job (the releaser would open the gate if it did).
+ */
+FIXTURE(apart) {
+	struct busy_ctx c;
+};
+
+FIXTURE_VARIANT(apart) {
+	bool device_writes;
+	int op;		/* BUSY_*, but fork */
+};
+
+FIXTURE_VARIANT_ADD(apart, munmap_beside_writer) {
+	.device_writes = true, .op = BUSY_MUNMAP,
+};
+
+FIXTURE_VARIANT_ADD(apart, map_fixed_beside_reader) {
+	.device_writes = false, .op = BUSY_MAP_FIXED,
+};
+
+FIXTURE_VARIANT_ADD(apart, mprotect_read_only_beside_writer) {
+	.device_writes = true, .op = BUSY_MPROTECT,
+};
+
+FIXTURE_VARIANT_ADD(apart, madv_dontneed_beside_reader) {
+	.device_writes = false, .op = BUSY_DONTNEED,
+};
+
+FIXTURE_VARIANT_ADD(apart, move_pages_beside_writer) {
+	.device_writes = true, .op = BUSY_MIGRATE,
+};
+
+FIXTURE_SETUP(apart)
+{
+	busy_ctx_setup(_metadata, &self->c);
+}
+
+FIXTURE_TEARDOWN(apart)
+{
+	busy_ctx_teardown(&self->c);
+}
+
+TEST_F(apart, mm_call_on_pages_no_job_uses_does_not_wait)
+{
+	struct busy_ctx *c = &self->c;
+	long long waits0, dropped0;
+	struct uptr_batch j = {};
+	ssize_t bad;
+
+	if (variant->device_writes)
+		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->h, 0, SIZE / 2,
+			       0x66666666);
+	else
+		uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0,
+			       SIZE / 2, 0);
+	uptr_batch_in(&j, c->held, 0);
+	j.out.handle = c->sync;
+	waits0 = engine_value("invalidation_waits");
+	dropped0 = UPTR_COUNTER("uptr_stats", "pages_invalidated");
+	ASSERT_EQ(0, uptr_batch_submit(c->fd, &j));
+	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync));
+
+	ASSERT_EQ(0, uptr_gate_open_on_wait(&c->gate));
+	ASSERT_EQ(0, busy_mm_range(variant->op, c->m + SIZE / 2, SIZE / 2));
+	/* The call took valid pages of the object... */
+	EXPECT_LE(dropped0 + NPAGES / 2,
+		  UPTR_COUNTER("uptr_stats", "pages_invalidated"));
+	/* ...and returned with the job still held: it waited for nothing. */
+	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync))
+		TH_LOG("the call waited for a job that does not use its pages");
+	EXPECT_EQ(waits0, engine_value("invalidation_waits"));
+	EXPECT_EQ(0, uptr_gate_join(&c->gate))
+		TH_LOG("an invalidation of unused pages waited for the job");
+
+	/* Released, the job does its work on the first half. */
+	ASSERT_EQ(0, uptr_syncobj_wait(c->fd, c->sync, 0));
+	EXPECT_EQ(1, uptr_syncobj_status(c->fd, c->sync));
+	bad = variant->device_writes ?
+	      uptr_check_words(c->m, SIZE / 2, 0x66666666) :
+	      uptr_check_pattern(c->bo_map, SIZE / 2, 3);
+	EXPECT_EQ(-1, bad) TH_LOG("the job's bytes are wrong at %zd", bad);
 }
 
 TEST_F(busy, mm_call_waits_for_the_job_that_uses_the_pages)
