@@ -6,8 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 
 # The kselftests the guest also runs as 32-bit programs (the compat ABI
-# of every ioctl they use: create, submit, and coherence end to end).
-M32_RUN="uptr_create_test uptr_submit_test uptr_coherence_test"
+# of every ioctl they use: create, submit, and coherence end to end, in
+# both coherence binaries).
+M32_RUN="uptr_create_test uptr_submit_test uptr_coherence_mapping_test uptr_coherence_pages_test"
 
 # VARIANT=bench builds the benchmark kernel (no debug options, GUP and HMM
 # test drivers) into its own build directory.

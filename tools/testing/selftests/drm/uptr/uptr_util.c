@@ -762,3 +762,49 @@ bool uptr_vm_flag(const char *flags, const char *f)
 			return true;
 	return false;
 }
+
+ssize_t uptr_check_pattern_at(const void *buf, size_t len, size_t from,
+			      unsigned int seed)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != uptr_pattern_byte(from + i, seed))
+			return i;
+	return -1;
+}
+
+void coh_write_seed(unsigned char *base, size_t off, size_t len,
+		    unsigned int seed)
+{
+	size_t i;
+
+	for (i = off; i < off + len; i++)
+		base[i] = uptr_pattern_byte(i, seed);
+}
+
+ssize_t coh_check_seed(const unsigned char *base, size_t off,
+		       size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = off; i < off + len; i++)
+		if (base[i] != uptr_pattern_byte(i, seed))
+			return i;
+	return -1;
+}
+
+ssize_t coh_check_word(const unsigned char *base, size_t off,
+		       size_t len, __u32 word)
+{
+	size_t i;
+	__u32 w;
+
+	for (i = off; i < off + len; i += sizeof(w)) {
+		memcpy(&w, base + i, sizeof(w));
+		if (w != word)
+			return i;
+	}
+	return -1;
+}

@@ -307,4 +307,29 @@ int uptr_vma_flags(const void *addr, char *buf, size_t len);
 /* Does the space-separated VmFlags list @flags hold the two letters @f? */
 bool uptr_vm_flag(const char *flags, const char *f);
 
+/*
+ * The pattern of @seed as uptr_fill_pattern() writes it, but starting at
+ * offset @from of the pattern: the offset of the first of the @len bytes
+ * of @buf that differs, or -1.
+ */
+ssize_t uptr_check_pattern_at(const void *buf, size_t len, size_t from,
+			      unsigned int seed);
+
+/*
+ * The byte helpers of the coherence tests. Offsets are relative to @base:
+ * the pattern byte of offset i is uptr_pattern_byte(i, @seed).
+ */
+
+/* Write the pattern of @seed over [off, off + len) of @base. */
+void coh_write_seed(unsigned char *base, size_t off, size_t len,
+		    unsigned int seed);
+
+/* First offset of [off, off + len) not holding @seed's pattern, or -1. */
+ssize_t coh_check_seed(const unsigned char *base, size_t off,
+		       size_t len, unsigned int seed);
+
+/* First offset of [off, off + len) whose 32-bit word is not @word, or -1. */
+ssize_t coh_check_word(const unsigned char *base, size_t off,
+		       size_t len, __u32 word);
+
 #endif /* _UPTR_UTIL_H_ */
