@@ -23,7 +23,7 @@
 
 #include "../../kselftest_harness.h"
 #include "uptr_util.h"
-#include "uptr_gate.h"
+#include "uptr_coh.h"
 
 #define PAGE		UPTR_PAGE
 #define NPAGES		16U

@@ -27,7 +27,7 @@
 
 #include "../../kselftest_harness.h"
 #include "uptr_util.h"
-#include "uptr_gate.h"
+#include "uptr_coh.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
