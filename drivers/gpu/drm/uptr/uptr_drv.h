@@ -91,8 +91,8 @@ struct uptr_device {
 	/** @submit_stalls: submissions that entered that stall */
 	atomic64_t submit_stalls;
 	/**
-	 * @invalidation_waits: blocking invalidations that found a job's
-	 * fence unsignalled in the object's dma_resv and waited for it
+	 * @invalidation_waits: blocking invalidations that found the fence
+	 * of a job that uses pages they dropped unsignalled, and waited
 	 */
 	atomic64_t invalidation_waits;
 	/** @invalidations_waiting: invalidations waiting for a fence now */

@@ -368,7 +368,8 @@ int uptr_engine_init(struct uptr_engine *engine, struct drm_device *drm)
 		ret = -ENOMEM;
 		goto destroy_wq;
 	}
-	engine->free_wq = alloc_workqueue("uptr-free", WQ_UNBOUND, 0);
+	engine->free_wq = alloc_workqueue("uptr-free",
+					  WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!engine->free_wq) {
 		ret = -ENOMEM;
 		goto destroy_timeout_wq;

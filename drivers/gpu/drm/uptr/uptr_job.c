@@ -48,9 +48,8 @@
  * would postpone it. A job thus uses the engine, and holds up the
  * invalidations that wait for it, for at most one timeout plus one slice
  * once the engine took it; %UPTR_SUBMIT_MAX_BYTES bounds what it can ask.
- * The bound is per job: an invalidation that waits for the last of the
- * jobs queued before it (up to the ring's credit limit) waits for each of
- * them in turn.
+ * The bound is per job: an invalidation waits in turn for each job that
+ * uses its pages, however many are queued.
  */
 
 /* Bytes the engine works on between two looks at a stop request. */
@@ -100,7 +99,12 @@ struct uptr_job *uptr_job_alloc(struct uptr_engine *engine, u32 ncmds,
  * uptr_job_free() - release a job's references and memory
  * @job: the job; its scheduler job must be cleaned up already
  *
- * Context: Any context that may sleep.
+ * Dropping the object references may tear a userptr object down, which
+ * waits for invalidations of its range, which may wait for jobs.
+ *
+ * Context: Process context that no job's fence depends on: the ioctl that
+ * failed to submit the job, or &uptr_engine.free_wq; never the scheduler's,
+ * the engine's or the timeout workqueue.
  */
 void uptr_job_free(struct uptr_job *job)
 {

@@ -964,6 +964,7 @@ int uptr_mirror_init(struct uptr_mirror *mirror,
 	mirror->lock = desc->lock;
 	xa_init(&mirror->chunks);
 	mirror->busy = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&mirror->busy_list);
 
 	/*
 	 * The invalidate callback can run from direct reclaim: teach lockdep

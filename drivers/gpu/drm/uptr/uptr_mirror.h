@@ -50,7 +50,8 @@ struct uptr_mirror;
  *	advanced the sequence
  * @UPTR_STAT_PAGES_INVALIDATED: valid pages dropped by invalidations
  * @UPTR_STAT_NONBLOCK_REFUSALS: non-blockable invalidations refused
- *	because the range was mapped and busy, or the lock was contended
+ *	because a job not done uses a page of the range, or the lock was
+ *	contended
  * @UPTR_STAT_NR: number of counters
  */
 enum uptr_mirror_stat {
@@ -90,7 +91,7 @@ struct uptr_mirror_ops {
 	 * @waiting: a blockable invalidation begins (@begin true) or ends
 	 * waiting for the jobs that use pages it dropped, for the device's
 	 * accounting. Called once each per invalidation that waits, without
-	 * the notifier lock; must not sleep, take a lock or allocate.
+	 * the notifier lock; must not sleep or allocate.
 	 */
 	void (*waiting)(struct uptr_mirror *mirror, bool begin);
 };
@@ -142,7 +143,7 @@ struct uptr_mirror {
 	 * invalidate callback, which may run from direct reclaim, so no
 	 * memory may be allocated with it held, and by the commit path,
 	 * which re-checks the notifier sequence under it. Protects the
-	 * contents of @chunks, @nvalid, @dead and @busy.
+	 * contents of @chunks, @nvalid, @dead, @busy and @busy_list.
 	 * Lock order: dma_resv (drm_exec) -> @lock. Never held across
 	 * hmm_range_fault(), folio_lock() or a wait for the device.
 	 */
@@ -162,6 +163,8 @@ struct uptr_mirror {
 	 * jobs use, with their fences; under @lock
 	 */
 	struct rb_root_cached busy;
+	/** @busy_list: the same nodes, oldest first; under @lock */
+	struct list_head busy_list;
 	/** @stats: this mirror's counters */
 	struct uptr_mirror_stats stats;
 	/** @totals: counters to add to as well, the device's */

@@ -5,6 +5,7 @@
 
 #include <linux/dma-fence.h>
 #include <linux/interval_tree.h>
+#include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/slab.h>
 
@@ -24,11 +25,15 @@
  * (uptr_mirror_busy_add_locked()), so the engine never uses a page that
  * is not covered by a node. A node stays in the tree until its fence has
  * signalled; it is removed, under the notifier lock, by whoever finds it
- * signalled: an invalidation that overlaps it, the next addition to the
- * same mirror (which looks at every node, so that a mirror holds at most
- * the nodes of the jobs not yet done plus those of the last submission),
- * or the mirror's teardown. Nothing is allocated under the lock, and
- * nothing but the lock protects the tree.
+ * signalled: an invalidation that overlaps it, an addition to the same
+ * mirror, or the mirror's teardown. An addition looks only at the oldest
+ * nodes (&uptr_mirror.busy_list is in submission order) and stops at the
+ * first whose job is not done, so that adding costs O(log n) amortized
+ * whatever is in flight: every node is removed once. Nothing is allocated
+ * under the lock, and nothing but the lock protects the tree and the
+ * list. Nodes of done jobs may stay until one of these comes (each holds
+ * a reference on a signalled fence); their memory was charged to the
+ * submitter's memory cgroup.
  *
  * A blockable invalidation waits, after dropping the pages, for the fence
  * of every unsignalled node that overlaps them, one at a time, taking a
@@ -46,6 +51,8 @@
 struct uptr_mirror_busy {
 	/** @it: [first page, last page] in the mirror, in &uptr_mirror.busy */
 	struct interval_tree_node it;
+	/** @link: in &uptr_mirror.busy_list, in the order of addition */
+	struct list_head link;
 	/** @fence: the job's fence, a reference held */
 	struct dma_fence *fence;
 };
@@ -78,26 +85,22 @@ static void uptr_mirror_busy_remove_locked(struct uptr_mirror *mirror,
 {
 	lockdep_assert_held(mirror->lock);
 	interval_tree_remove(&busy->it, &mirror->busy);
+	list_del(&busy->link);
 	dma_fence_put(busy->fence);
 	kfree(busy);
 }
 
-/* Remove every node of @mirror whose job is done. */
+/* Remove the oldest nodes of @mirror up to the first whose job is not done. */
 static void uptr_mirror_busy_prune_locked(struct uptr_mirror *mirror)
 {
-	struct interval_tree_node *it, *next;
+	struct uptr_mirror_busy *busy;
 
 	lockdep_assert_held(mirror->lock);
-	it = interval_tree_iter_first(&mirror->busy, 0, ULONG_MAX);
-	while (it) {
-		struct uptr_mirror_busy *busy =
-			container_of(it, struct uptr_mirror_busy, it);
-
-		next = interval_tree_iter_next(it, 0, ULONG_MAX);
-		if (dma_fence_is_signaled(busy->fence))
-			uptr_mirror_busy_remove_locked(mirror, busy);
-		it = next;
-	}
+	while ((busy = list_first_entry_or_null(&mirror->busy_list,
+						struct uptr_mirror_busy,
+						link)) &&
+	       dma_fence_is_signaled(busy->fence))
+		uptr_mirror_busy_remove_locked(mirror, busy);
 }
 
 /**
@@ -125,6 +128,7 @@ void uptr_mirror_busy_add_locked(struct uptr_mirror *mirror,
 	busy->it.last = pgoff + npages - 1;
 	busy->fence = dma_fence_get(fence);
 	interval_tree_insert(&busy->it, &mirror->busy);
+	list_add_tail(&busy->link, &mirror->busy_list);
 }
 
 /*
@@ -195,14 +199,10 @@ struct dma_fence *uptr_mirror_busy_fence_locked(struct uptr_mirror *mirror,
  */
 void uptr_mirror_busy_fini(struct uptr_mirror *mirror)
 {
-	struct interval_tree_node *it;
+	struct uptr_mirror_busy *busy, *next;
 
 	mutex_lock(mirror->lock);
-	while ((it = interval_tree_iter_first(&mirror->busy, 0, ULONG_MAX))) {
-		struct uptr_mirror_busy *busy =
-			container_of(it, struct uptr_mirror_busy, it);
-
+	list_for_each_entry_safe(busy, next, &mirror->busy_list, link)
 		uptr_mirror_busy_remove_locked(mirror, busy);
-	}
 	mutex_unlock(mirror->lock);
 }

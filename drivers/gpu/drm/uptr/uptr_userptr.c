@@ -40,12 +40,13 @@
  *   an munmap() or reclaim in between skip the wait for the device, which
  *   could then write to freed pages. Jobs hold a reference on every object
  *   they use, so the wait normally finds nothing. Teardown runs where the
- *   last reference goes, which is never a context that a job's fence
- *   needs: jobs drop their references on the engine's free workqueue,
- *   never in the scheduler's free_job (mmu_interval_notifier_remove()
- *   waits for any invalidation running in the mm, which may wait for a
- *   job). So closing the last handle, or the process exiting, releases the
- *   object and its memory (and memory cgroup charges) before it returns;
+ *   last reference goes, and a job's fence never depends on that context:
+ *   jobs drop their references on the engine's free workqueue, not in the
+ *   scheduler's free_job (mmu_interval_notifier_remove() waits for any
+ *   invalidation running in the mm, which may wait for a job). So closing
+ *   the last handle of an object no job holds, or the process exiting with
+ *   no job in flight, releases it and its memory (and memory cgroup
+ *   charges) before returning; otherwise its last job's release does;
  * - refusal of what a userptr object cannot do: it has no mmap offset
  *   (-EINVAL from the mmap-offset ioctl) and cannot be exported as a
  *   dma-buf (-EPERM), because its pages belong to the user's mapping.

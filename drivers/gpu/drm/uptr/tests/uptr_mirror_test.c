@@ -11,6 +11,7 @@
 #include <linux/mman.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "../uptr_mirror.h"
 #include "uptr_kunit.h"
@@ -490,18 +491,34 @@ static void uptr_mirror_test_dirty(struct kunit *test)
 }
 
 /**
- * struct uptr_busy_ctx - a mirror with one job of a pretend device
+ * struct uptr_busy_ctx - a mirror with jobs of a pretend device
  * @mirror: the mirror
- * @fence: the job's fence; the job is done when an invalidation waits
+ * @fence: a job that is done as soon as an invalidation waits
+ * @late: a job that is done a while after that (@late_work)
+ * @late_work: signals @late
  * @waits: invalidations that began to wait
  * @ends: invalidations that were done waiting
  */
 struct uptr_busy_ctx {
 	struct uptr_mirror mirror;
 	struct dma_fence *fence;
+	struct dma_fence *late;
+	struct delayed_work late_work;
 	int waits;
 	int ends;
 };
+
+/* Long enough that an invalidation that did not wait returns first. */
+#define UPTR_TEST_LATE_MS	200
+
+static void uptr_test_late_work(struct work_struct *work)
+{
+	struct uptr_busy_ctx *ctx = container_of(to_delayed_work(work),
+						 struct uptr_busy_ctx,
+						 late_work);
+
+	dma_fence_signal(ctx->late);
+}
 
 static void uptr_test_waiting(struct uptr_mirror *mirror, bool begin)
 {
@@ -511,6 +528,8 @@ static void uptr_test_waiting(struct uptr_mirror *mirror, bool begin)
 	if (begin) {
 		ctx->waits++;
 		dma_fence_signal(ctx->fence);
+		schedule_delayed_work(&ctx->late_work,
+				      msecs_to_jiffies(UPTR_TEST_LATE_MS));
 	} else {
 		ctx->ends++;
 	}
@@ -548,39 +567,60 @@ static bool uptr_invalidate_direct(struct uptr_mirror *mirror,
 						mirror->notifier.invalidate_seq + 2);
 }
 
+static struct dma_fence *uptr_test_fence(struct kunit *test)
+{
+	struct dma_fence *fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	dma_fence_init(fence, &uptr_test_fence_ops, &uptr_test_fence_lock,
+		       dma_fence_context_alloc(1), 1);
+	return fence;
+}
+
+/* Record a job with @fence over pages [@pgoff, @pgoff + @npages). */
+static void uptr_test_busy(struct kunit *test, struct uptr_mirror *mirror,
+			   unsigned long pgoff, unsigned long npages,
+			   struct dma_fence *fence)
+{
+	struct uptr_mirror_busy *busy = uptr_mirror_busy_alloc();
+
+	KUNIT_ASSERT_NOT_NULL(test, busy);
+	mutex_lock(mirror->lock);
+	uptr_mirror_busy_add_locked(mirror, busy, pgoff, npages, fence);
+	mutex_unlock(mirror->lock);
+}
+
 /*
- * Invalidations wait for the jobs that use the pages they take, and only
- * for them; a non-blockable one is refused exactly then.
+ * Invalidations wait for every job that uses the pages they take, and
+ * only for those; a non-blockable one is refused exactly then. A record
+ * of a job not done survives the additions after it.
  */
 static void uptr_mirror_test_busy_ranges(struct kunit *test)
 {
 	unsigned long addr = uptr_test_map(test, 8, PROT_READ | PROT_WRITE);
-	struct uptr_mirror_busy *busy;
 	struct uptr_mirror_desc desc;
 	struct uptr_busy_ctx *ctx;
 	struct uptr_mirror *mirror;
+	struct dma_fence *other;
 
 	desc = uptr_test_mirror_desc(test, current->mm, addr, 8, true);
 	desc.ops = &uptr_test_ops;
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->fence = kzalloc(sizeof(*ctx->fence), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ctx->fence);
-	dma_fence_init(ctx->fence, &uptr_test_fence_ops, &uptr_test_fence_lock,
-		       dma_fence_context_alloc(1), 1);
-	busy = uptr_mirror_busy_alloc();
-	KUNIT_ASSERT_NOT_NULL(test, busy);
+	INIT_DELAYED_WORK(&ctx->late_work, uptr_test_late_work);
+	ctx->fence = uptr_test_fence(test);
+	ctx->late = uptr_test_fence(test);
+	other = uptr_test_fence(test);
 	mirror = &ctx->mirror;
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, &desc), 0);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 8, NULL), 0);
 
-	/* A job uses pages 0 and 1. */
-	mutex_lock(mirror->lock);
-	uptr_mirror_busy_add_locked(mirror, busy, 0, 2, ctx->fence);
-	mutex_unlock(mirror->lock);
+	/* A job uses pages 0 and 1, a later one pages 6 and 7. */
+	uptr_test_busy(test, mirror, 0, 2, ctx->fence);
+	uptr_test_busy(test, mirror, 6, 2, other);
 
-	/* Non-blockable over pages the job uses: refused, nothing dropped. */
+	/* Non-blockable over the first job's pages: refused, nothing dropped. */
 	KUNIT_EXPECT_FALSE(test, uptr_invalidate_direct(mirror, addr + PAGE_SIZE,
 							1, false));
 	KUNIT_EXPECT_EQ(test, STAT(mirror, NONBLOCK_REFUSALS), 1);
@@ -588,30 +628,41 @@ static void uptr_mirror_test_busy_ranges(struct kunit *test)
 
 	/* Non-blockable over valid pages no job uses: done at once. */
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr + (4 << PAGE_SHIFT),
-						       4, false));
-	KUNIT_EXPECT_EQ(test, mirror->nvalid, 4);
+						       2, false));
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 6);
 
-	/* Blockable next to the job's pages: does not wait for it. */
+	/* Blockable next to the jobs' pages: waits for none. */
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr + (2 << PAGE_SHIFT),
 						       2, true));
-	KUNIT_EXPECT_EQ(test, mirror->nvalid, 2);
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 4);
 	KUNIT_EXPECT_EQ(test, ctx->waits, 0);
-	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(ctx->fence));
 
-	/* Blockable over them: waits once, until the job is done. */
-	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 8, true));
+	/*
+	 * A third job on pages 0 and 1, done only a while after the wait
+	 * began: a blockable invalidation of pages 0 to 5 waits once, for
+	 * both jobs there, and not for the one on pages 6 and 7.
+	 */
+	uptr_test_busy(test, mirror, 0, 2, ctx->late);
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 6, true));
 	KUNIT_EXPECT_EQ(test, ctx->waits, 1);
 	KUNIT_EXPECT_EQ(test, ctx->ends, 1);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(ctx->fence));
-	KUNIT_EXPECT_EQ(test, mirror->nvalid, 0);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(ctx->late));
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(other));
+	KUNIT_EXPECT_EQ(test, mirror->nvalid, 2);
 
-	/* The job is done: nothing refuses or waits any more. */
+	/* Jobs done: nothing refuses or waits any more. */
+	dma_fence_signal(other);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 2, NULL), 0);
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 2, false));
+	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 8, true));
 	KUNIT_EXPECT_EQ(test, STAT(mirror, NONBLOCK_REFUSALS), 1);
 	KUNIT_EXPECT_EQ(test, ctx->waits, 1);
 
+	cancel_delayed_work_sync(&ctx->late_work);
 	uptr_mirror_fini(mirror);
+	dma_fence_put(other);
+	dma_fence_put(ctx->late);
 	dma_fence_put(ctx->fence);
 }
 

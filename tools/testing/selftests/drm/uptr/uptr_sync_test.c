@@ -21,10 +21,11 @@
  *   until an invalidation is seen waiting for its fence; before the mm call
  *   it has not started, after it the job has run, on the old pages, and
  *   the invalidation counted a wait.
- * - apart: the same mm operations on pages of the object that the held job
- *   does not use return with the job still held, without a wait counted,
- *   though they invalidated valid pages: an invalidation waits only for
- *   the jobs that use what it takes.
+ * - apart: the same mm operations on the half of the object that a held
+ *   job does not use return with the job still held and no wait counted,
+ *   though they invalidated valid pages; on the other half they wait for
+ *   it, although a later job was recorded since: an invalidation waits for
+ *   exactly the jobs that use what it takes.
  * - reap: the OOM reaper's non-blockable path for real. A killed process
  *   whose object has a held job is reaped with process_mrelease(): the
  *   driver refuses (nonblock_refusals), no page is freed under the device,
@@ -39,14 +40,11 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/mempolicy.h>
 
 #include "../../kselftest_harness.h"
 #include "uptr_util.h"
 #include "uptr_gate.h"
-
-#ifndef MPOL_MF_MOVE
-#define MPOL_MF_MOVE	2
-#endif
 
 #define PAGE		UPTR_PAGE
 #define NPAGES		4
@@ -572,6 +570,17 @@ FIXTURE_VARIANT_ADD(busy, move_pages_under_reader) {
 	.device_writes = false, .op = BUSY_MIGRATE,
 };
 
+/* MPOL_BIND to every node: pages may still move, NUMA balancing leaves them. */
+static int busy_bind(unsigned char *m)
+{
+	unsigned long nodes = 1;
+
+	if (!access("/sys/devices/system/node/node1", F_OK))
+		nodes |= 2;
+	return syscall(__NR_mbind, m, SIZE, MPOL_BIND, &nodes,
+		       8 * sizeof(nodes), 0) ? -errno : 0;
+}
+
 /*
  * An object over SIZE bytes of anonymous memory, its pages faulted in by a
  * first job, a device buffer, and a closed gate in syncobj c->held.
@@ -596,6 +605,13 @@ static void busy_ctx_setup(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, uptr_gate_close(&c->gate, c->fd, c->held));
 	c->m = uptr_map_anon(SIZE);
 	ASSERT_NE(NULL, c->m);
+	/*
+	 * Small pages, out of NUMA balancing's reach (a bind policy without
+	 * MPOL_F_MOF): either would let an mm call of part of the object, or
+	 * the kernel itself, invalidate pages the held job uses.
+	 */
+	ASSERT_EQ(0, madvise(c->m, SIZE, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, busy_bind(c->m));
 	uptr_fill_pattern(c->m, SIZE, 3);
 	ASSERT_EQ(0, uptr_create(c->fd, c->m, SIZE, 0, &c->h));
 	ASSERT_EQ(0, uptr_bo_create(c->fd, SIZE, &c->bo,
@@ -740,13 +756,15 @@ FIXTURE_TEARDOWN(apart)
 	busy_ctx_teardown(&self->c);
 }
 
-TEST_F(apart, mm_call_on_pages_no_job_uses_does_not_wait)
+TEST_F(apart, mm_call_waits_for_exactly_the_jobs_that_use_its_pages)
 {
 	struct busy_ctx *c = &self->c;
 	long long waits0, dropped0;
 	struct uptr_batch j = {};
+	__u32 later;
 	ssize_t bad;
 
+	/* A held job on the first half... */
 	if (variant->device_writes)
 		uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, c->h, 0, SIZE / 2,
 			       0x66666666);
@@ -755,30 +773,42 @@ TEST_F(apart, mm_call_on_pages_no_job_uses_does_not_wait)
 			       SIZE / 2, 0);
 	uptr_batch_in(&j, c->held, 0);
 	j.out.handle = c->sync;
+	ASSERT_EQ(0, uptr_batch_submit(c->fd, &j));
+	/* ...and a later one on the second half, done before the calls. */
+	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &later));
+	j = (struct uptr_batch){};
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, SIZE / 2, c->bo, SIZE / 2,
+		       SIZE / 2, 0);
+	ASSERT_EQ(1, uptr_batch_run(c->fd, later, &j));
+	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync));
 	waits0 = engine_value("invalidation_waits");
 	dropped0 = UPTR_COUNTER("uptr_stats", "pages_invalidated");
-	ASSERT_EQ(0, uptr_batch_submit(c->fd, &j));
-	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync));
 
 	ASSERT_EQ(0, uptr_gate_open_on_wait(&c->gate));
+	/* The second half: valid pages taken, but the held job not waited for. */
 	ASSERT_EQ(0, busy_mm_range(variant->op, c->m + SIZE / 2, SIZE / 2));
-	/* The call took valid pages of the object... */
 	EXPECT_LE(dropped0 + NPAGES / 2,
 		  UPTR_COUNTER("uptr_stats", "pages_invalidated"));
-	/* ...and returned with the job still held: it waited for nothing. */
 	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync))
 		TH_LOG("the call waited for a job that does not use its pages");
 	EXPECT_EQ(waits0, engine_value("invalidation_waits"));
-	EXPECT_EQ(0, uptr_gate_join(&c->gate))
-		TH_LOG("an invalidation of unused pages waited for the job");
+	/* The first half: waits until the held job is done. */
+	ASSERT_EQ(0, busy_mm_range(variant->op, c->m, SIZE / 2));
+	EXPECT_EQ(1, uptr_syncobj_status(c->fd, c->sync))
+		TH_LOG("the call did not wait for the job that uses its pages");
+	EXPECT_EQ(waits0 + 1, engine_value("invalidation_waits"));
+	EXPECT_EQ(1, uptr_gate_join(&c->gate))
+		TH_LOG("no invalidation waited for the held job");
 
-	/* Released, the job does its work on the first half. */
-	ASSERT_EQ(0, uptr_syncobj_wait(c->fd, c->sync, 0));
-	EXPECT_EQ(1, uptr_syncobj_status(c->fd, c->sync));
+	/* The job worked on the old pages, whole, before the call went on. */
+	if (variant->op == BUSY_MUNMAP) {
+		c->m = NULL;
+		return;
+	}
 	bad = variant->device_writes ?
 	      uptr_check_words(c->m, SIZE / 2, 0x66666666) :
 	      uptr_check_pattern(c->bo_map, SIZE / 2, 3);
-	EXPECT_EQ(-1, bad) TH_LOG("the job's bytes are wrong at %zd", bad);
+	EXPECT_EQ(-1, bad) TH_LOG("the held job's bytes are wrong at %zd", bad);
 }
 
 TEST_F(busy, mm_call_waits_for_the_job_that_uses_the_pages)
