@@ -21,11 +21,12 @@
  *   until an invalidation is seen waiting for its fence; before the mm call
  *   it has not started, after it the job has run, on the old pages, and
  *   the invalidation counted a wait.
- * - apart: the same mm operations on the half of the object that a held
- *   job does not use return with the job still held and no wait counted,
- *   though they invalidated valid pages; on the other half they wait for
- *   it, although a later job was recorded since: an invalidation waits for
- *   exactly the jobs that use what it takes.
+ * - apart: the same mm operations on pages of the object that no job uses
+ *   return with a held job still held and no wait counted, though they
+ *   invalidated valid pages; on the held job's page they wait for it,
+ *   although a later job (queued behind it, on another page) was recorded
+ *   since: an invalidation waits for exactly the jobs that use what it
+ *   takes.
  * - reap: the OOM reaper's non-blockable path for real. A killed process
  *   whose object has a held job is reaped with process_mrelease(): the
  *   driver refuses (nonblock_refusals), no page is freed under the device,
@@ -713,8 +714,8 @@ static int busy_mm_call(struct busy_ctx *c, int op, pid_t *child)
 }
 
 /*
- * The same calls over one half of the object, while a held job uses only
- * the other. Both jobs of these tests only read the object (writes to it
+ * The same calls over pages of the object that a held job does not use,
+ * then over its page. The jobs of these tests only read the object (writes
  * would order them through its reservation), each into its own buffer.
  */
 FIXTURE(apart) {
@@ -763,43 +764,43 @@ TEST_F(apart, mm_call_waits_for_exactly_the_jobs_that_use_its_pages)
 	unsigned char *bo2;
 	__u32 later, h2;
 
-	/* A held job reads the first half... */
-	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, SIZE / 2, 0);
+	/* A held job reads page 0... */
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, 0, c->bo, 0, PAGE, 0);
 	uptr_batch_in(&j, c->held, 0);
 	j.out.handle = c->sync;
 	ASSERT_EQ(0, uptr_batch_submit(c->fd, &j));
-	/* ...and a later one the second half, done before the calls. */
+	/* ...a later one, queued behind it, page 1: recorded after it. */
 	ASSERT_EQ(0, uptr_bo_create(c->fd, SIZE, &h2, (void **)&bo2));
 	ASSERT_EQ(0, uptr_syncobj_create(c->fd, &later));
 	j = (struct uptr_batch){};
-	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, SIZE / 2, h2, 0, SIZE / 2,
-		       0);
-	ASSERT_EQ(1, uptr_batch_run(c->fd, later, &j));
+	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, c->h, PAGE, h2, 0, PAGE, 0);
+	j.out.handle = later;
+	ASSERT_EQ(0, uptr_batch_submit(c->fd, &j));
 	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync));
 	waits0 = engine_value("invalidation_waits");
 	dropped0 = UPTR_COUNTER("uptr_stats", "pages_invalidated");
 
 	ASSERT_EQ(0, uptr_gate_open_on_wait(&c->gate));
-	/* The second half: valid pages taken, the held job not waited for. */
+	/* Pages 2 and 3: valid pages taken, no job waited for. */
 	ASSERT_EQ(0, busy_mm_range(variant->op, c->m + SIZE / 2, SIZE / 2));
 	EXPECT_LE(dropped0 + NPAGES / 2,
 		  UPTR_COUNTER("uptr_stats", "pages_invalidated"));
 	EXPECT_EQ(0, uptr_syncobj_status(c->fd, c->sync))
 		TH_LOG("the call waited for a job that does not use its pages");
 	EXPECT_EQ(waits0, engine_value("invalidation_waits"));
-	/* The first half: waits until the held job is done. */
-	ASSERT_EQ(0, busy_mm_range(variant->op, c->m, SIZE / 2));
+	/* Page 0: waits until the held job is done. */
+	ASSERT_EQ(0, busy_mm_range(variant->op, c->m, PAGE));
 	EXPECT_EQ(1, uptr_syncobj_status(c->fd, c->sync))
-		TH_LOG("the call did not wait for the job that uses its pages");
+		TH_LOG("the call did not wait for the job that uses its page");
 	EXPECT_EQ(waits0 + 1, engine_value("invalidation_waits"));
 	EXPECT_EQ(1, uptr_gate_join(&c->gate))
 		TH_LOG("no invalidation waited for the held job");
 
-	/* Both jobs read the old pages, whole, before the calls went on. */
-	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, SIZE / 2, 3));
-	EXPECT_EQ(-1, uptr_check_pattern_at(bo2, SIZE / 2, SIZE / 2, 3));
-	if (variant->op == BUSY_MUNMAP)
-		c->m = NULL;
+	/* Both jobs read the old pages, whole. */
+	ASSERT_EQ(0, uptr_syncobj_wait(c->fd, later, 0));
+	EXPECT_EQ(1, uptr_syncobj_status(c->fd, later));
+	EXPECT_EQ(-1, uptr_check_pattern(c->bo_map, PAGE, 3));
+	EXPECT_EQ(-1, uptr_check_pattern_at(bo2, PAGE, PAGE, 3));
 	munmap(bo2, SIZE);
 }
 
