@@ -193,38 +193,6 @@ static int make_image(const char *path, size_t size)
 	return ret;
 }
 
-static void stats_read(struct __test_metadata *_metadata, const char *dir,
-		       struct uptr_stats *s)
-{
-	ASSERT_EQ(0, uptr_debugfs_stats(dir, s));
-}
-
-/*
- * Read the counters again into *@now and return in *@d how much each grew
- * since *@before; log the ones the tests look at, under @what.
- */
-static void stats_since(struct __test_metadata *_metadata, const char *dir,
-			const char *what, const struct uptr_stats *before,
-			struct uptr_stats *now, struct uptr_stats *d)
-{
-	const long long *a = (const long long *)before;
-	long long *b = (long long *)now, *c = (long long *)d;
-	size_t i;
-
-	stats_read(_metadata, dir, now);
-	for (i = 0; i < sizeof(*d) / sizeof(*c); i++)
-		c[i] = b[i] - a[i];
-	TH_LOG("%s: pages_faulted +%lld retries +%lld busy_retries +%lld folios_dirtied +%lld",
-	       what, d->pages_faulted, d->retries, d->busy_retries,
-	       d->folios_dirtied);
-	TH_LOG("%s: invalidations +%lld pages_invalidated +%lld unmap +%lld clear +%lld",
-	       what, d->invalidations, d->pages_invalidated, d->event_unmap,
-	       d->event_clear);
-	TH_LOG("%s: protection_page +%lld protection_vma +%lld migrate +%lld",
-	       what, d->event_protection_page, d->event_protection_vma,
-	       d->event_migrate);
-}
-
 /* ---- file-backed mappings on ext2 over a loop device ----------------- */
 
 FIXTURE(file) {
@@ -343,13 +311,13 @@ TEST_F_TIMEOUT(file, device_writes_to_shared_file_mapping_reach_disk, 120)
 	ASSERT_EQ(0, uptr_create(self->fd, self->map, SIZE, 0, &h));
 	uptr_fill_pattern(self->bo, SIZE, 21);
 
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	/* Only the device writes the file: FILL one half, COPY the other. */
 	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xd15cf111);
 	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
 		       SIZE / 2, 0);
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
-	stats_since(_metadata, self->dir, "device write", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "device write", &s0, &s1, &d));
 	EXPECT_LE(NPAGES, d.pages_faulted);
 
 	/* The CPU sees the device's data through the same mapping. */
@@ -359,7 +327,7 @@ TEST_F_TIMEOUT(file, device_writes_to_shared_file_mapping_reach_disk, 120)
 
 	/* Writeback write-protects the pages: the mirror is invalidated. */
 	ASSERT_EQ(0, msync(self->map, SIZE, MS_SYNC));
-	stats_since(_metadata, self->dir, "msync", &s1, &s2, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "msync", &s1, &s2, &d));
 	EXPECT_LE(1, d.event_protection_page);
 	EXPECT_LE(1, d.pages_invalidated);
 
@@ -440,7 +408,7 @@ TEST_F_TIMEOUT(file, writeback_racing_device_writes_keeps_last_write, 300)
 		fill_words(self->bo + q * PAGE, PAGE, BO_WORD(q));
 
 	wb.map = self->map;
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	ASSERT_EQ(0, pthread_create(&thr, NULL, writeback_thread, &wb));
 
 	/*
@@ -478,7 +446,7 @@ TEST_F_TIMEOUT(file, writeback_racing_device_writes_keeps_last_write, 300)
 	pthread_join(thr, NULL);
 	TH_LOG("%lu jobs, %ld writeback rounds (%ld errors)", k - 1,
 	       wb.rounds, wb.errors);
-	stats_since(_metadata, self->dir, "race", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "race", &s0, &s1, &d));
 	EXPECT_EQ(0, wb.errors);
 	ASSERT_LE(1, wb.rounds);
 	/* Writeback did invalidate pages the device used, and they refaulted. */
@@ -521,12 +489,12 @@ TEST_F_TIMEOUT(file, device_write_to_private_file_mapping_stays_private, 120)
 	ASSERT_EQ(0, uptr_create(self->fd, self->map, SIZE, 0, &h));
 	uptr_fill_pattern(self->bo, SIZE, 33);
 
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, SIZE / 2, 0xc0dec0de);
 	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE / 2, h, SIZE / 2,
 		       SIZE / 2, 0);
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
-	stats_since(_metadata, self->dir, "device write", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "device write", &s0, &s1, &d));
 	EXPECT_LE(NPAGES, d.pages_faulted);
 
 	/* This process sees the device's data in its private copy... */
@@ -548,7 +516,7 @@ TEST_F_TIMEOUT(file, device_write_to_private_file_mapping_stays_private, 120)
 	 * invalidated and the device reads the file's data.
 	 */
 	ASSERT_EQ(0, madvise(self->map, SIZE, MADV_DONTNEED));
-	stats_since(_metadata, self->dir, "MADV_DONTNEED", &s1, &s2, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "MADV_DONTNEED", &s1, &s2, &d));
 	EXPECT_LE(NPAGES, d.pages_invalidated);
 	memset(self->bo, 0, SIZE);
 	j = (struct uptr_batch){};
@@ -763,9 +731,9 @@ TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	ASSERT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 41));
 
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	ASSERT_EQ(0, page_out(self->p, SIZE));
-	stats_since(_metadata, self->dir, "first pageout", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "first pageout", &s0, &s1, &d));
 	EXPECT_LE(1, d.event_clear);
 	EXPECT_LE(NPAGES, d.pages_invalidated);
 	/* Let the swap writes finish: the swap cache copies become clean. */
@@ -789,20 +757,20 @@ TEST_F_TIMEOUT(swap, clean_swapin_then_device_only_write_survives_pageout, 120)
 
 	/* Only the device writes now: FILL one half, COPY the other. */
 	uptr_fill_pattern(self->bo + SIZE, SIZE, 43);
-	stats_read(_metadata, self->dir, &s1);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s1));
 	j = (struct uptr_batch){};
 	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, self->hw, 0, SIZE / 2,
 		       0x5a17f111);
 	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, self->hbo, SIZE + SIZE / 2,
 		       self->hw, SIZE / 2, SIZE / 2, 0);
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
-	stats_since(_metadata, self->dir, "device write", &s1, &s2, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "device write", &s1, &s2, &d));
 	EXPECT_LE(NPAGES, d.pages_faulted);
 	clean_swapcache_pages(_metadata, self->p, "after device write");
 
 	/* Out again, with no CPU access in between. */
 	ASSERT_EQ(0, page_out(self->p, SIZE));
-	stats_since(_metadata, self->dir, "second pageout", &s2, &s3, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "second pageout", &s2, &s3, &d));
 	EXPECT_LE(1, d.event_clear);
 	EXPECT_LE(NPAGES, d.pages_invalidated);
 
@@ -921,9 +889,9 @@ TEST_F(uffd_swap, swapped_out_pages_are_not_missing_for_device)
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
 	ASSERT_EQ(-1, uptr_check_pattern(self->bo, SIZE, 47));
 
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	ASSERT_EQ(0, page_out(self->p, SIZE));
-	stats_since(_metadata, self->dir, "pageout", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "pageout", &s0, &s1, &d));
 	EXPECT_LE(NPAGES, d.pages_invalidated);
 
 	/* Swapped out is not missing: the device swaps them in. */

@@ -36,38 +36,6 @@
 #define TRACEFS		"/sys/kernel/tracing"
 #define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
 
-static void stats_read(struct __test_metadata *_metadata, const char *dir,
-		       struct uptr_stats *s)
-{
-	ASSERT_EQ(0, uptr_debugfs_stats(dir, s));
-}
-
-/*
- * Read the counters again into *@now and return in *@d how much each grew
- * since *@before; log the ones the tests look at, under @what.
- */
-static void stats_since(struct __test_metadata *_metadata, const char *dir,
-			const char *what, const struct uptr_stats *before,
-			struct uptr_stats *now, struct uptr_stats *d)
-{
-	const long long *a = (const long long *)before;
-	long long *b = (long long *)now, *c = (long long *)d;
-	size_t i;
-
-	stats_read(_metadata, dir, now);
-	for (i = 0; i < sizeof(*d) / sizeof(*c); i++)
-		c[i] = b[i] - a[i];
-	TH_LOG("%s: pages_faulted +%lld retries +%lld busy_retries +%lld folios_dirtied +%lld",
-	       what, d->pages_faulted, d->retries, d->busy_retries,
-	       d->folios_dirtied);
-	TH_LOG("%s: invalidations +%lld pages_invalidated +%lld unmap +%lld clear +%lld",
-	       what, d->invalidations, d->pages_invalidated, d->event_unmap,
-	       d->event_clear);
-	TH_LOG("%s: protection_page +%lld protection_vma +%lld migrate +%lld",
-	       what, d->event_protection_page, d->event_protection_vma,
-	       d->event_migrate);
-}
-
 /* ---- userfaultfd ------------------------------------------------------ */
 
 FIXTURE(uffd) {
@@ -196,7 +164,7 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_COPY, &cp));
 	ASSERT_EQ((__s64)(SIZE / 2), cp.copy);
 
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	memset(self->bo, 0xee, SIZE);
 	j = (struct uptr_batch){};
 	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, hro, 0, self->hbo, 0, SIZE / 2, 0);
@@ -222,7 +190,7 @@ TEST_F(uffd, missing_pages_fail_device_use_with_efault_until_resolved)
 	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, PAGE, SIZE - 2 * PAGE,
 		       0x0ddf111e);
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
-	stats_since(_metadata, self->dir, "after resolving", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "after resolving", &s0, &s1, &d));
 	EXPECT_LE(NPAGES, d.pages_faulted);
 	EXPECT_EQ(-1, uptr_check_pattern(self->p, PAGE, 51));
 	EXPECT_EQ(-1, uptr_check_words(self->p + PAGE, SIZE - 2 * PAGE, 0x0ddf111e));
@@ -286,10 +254,10 @@ TEST_F(uffd, write_protected_pages_refuse_device_write_until_unprotected)
 	 * Once the handler lifts the protection, the device writes; the
 	 * change of protection invalidated what the device had mirrored.
 	 */
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	wp.range = range;
 	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_WRITEPROTECT, &wp));
-	stats_since(_metadata, self->dir, "unprotect", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "unprotect", &s0, &s1, &d));
 	EXPECT_LE(1, d.event_protection_vma);
 	EXPECT_LE(NPAGES, d.pages_invalidated);
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
@@ -391,10 +359,10 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 	ASSERT_EQ(0, uptr_create(self->fd, self->p, HPAGE,
 				 DRM_UPTR_CREATE_PROBE, &h));
 
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	uptr_batch_cmd(&j, DRM_UPTR_OP_COPY, h, 0, self->hbo, 0, HPAGE, 0);
 	ASSERT_EQ(1, uptr_batch_run(self->fd, self->sync, &j));
-	stats_since(_metadata, self->dir, "copy out", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "copy out", &s0, &s1, &d));
 	EXPECT_EQ(-1, uptr_check_pattern(self->bo, HPAGE, 61));
 	EXPECT_LE((long long)(HPAGE / PAGE), d.pages_faulted);
 
@@ -419,7 +387,7 @@ TEST_F(hugetlb, device_copy_and_fill_follow_huge_page)
 
 	/* Zapping the huge page invalidates the whole 2 MiB mirror. */
 	ASSERT_EQ(0, madvise(self->p, HPAGE, MADV_DONTNEED));
-	stats_since(_metadata, self->dir, "MADV_DONTNEED", &s1, &s2, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "MADV_DONTNEED", &s1, &s2, &d));
 	EXPECT_LE((long long)(HPAGE / PAGE), d.pages_invalidated);
 	memset(self->bo, 0xee, HPAGE);
 	j = (struct uptr_batch){};
@@ -542,7 +510,7 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 	ASSERT_EQ(0, memcmp(orig, self->bo, PAGE));
 
 	/* Register and enable: the page is replaced in every mapping. */
-	stats_read(_metadata, self->dir, &s0);
+	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
 	snprintf(probe, sizeof(probe), "p:uptr/probe %s:0x%lx\n", self->path,
 		 self->file_off);
 	ret = uptr_write_str(UPROBE_EVENTS, probe, O_APPEND);
@@ -551,7 +519,7 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 	ASSERT_EQ(0, ret) TH_LOG("%s: %s", probe, strerror(-ret));
 	self->registered = true;
 	ASSERT_EQ(0, uptr_write_str(UPROBE_ENABLE, "1", 0));
-	stats_since(_metadata, self->dir, "uprobe enabled", &s0, &s1, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "uprobe enabled", &s0, &s1, &d));
 	EXPECT_LE(1, d.event_clear);
 	EXPECT_LE(1, d.pages_invalidated);
 
@@ -568,7 +536,7 @@ TEST_F(uprobe, breakpoint_replaces_text_page_for_device_and_removal_restores)
 	ASSERT_EQ(0, uptr_write_str(UPROBE_ENABLE, "0", 0));
 	ASSERT_EQ(0, uptr_write_str(UPROBE_EVENTS, "-:uptr/probe\n", O_APPEND));
 	self->registered = false;
-	stats_since(_metadata, self->dir, "uprobe removed", &s1, &s2, &d);
+	ASSERT_EQ(0, uptr_stats_since(self->dir, "uprobe removed", &s1, &s2, &d));
 	EXPECT_LE(1, d.event_clear);
 
 	memset(self->bo, 0, PAGE);

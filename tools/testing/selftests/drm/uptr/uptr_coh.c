@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/swap.h>
 
+#include "../../kselftest.h"
 #include "uptr_coh.h"
 
 #define ZRAM_DIR	"/sys/block/zram0/"
@@ -20,6 +21,55 @@
 static const char *const ksm_knobs[3] = {
 	"run", "pages_to_scan", "sleep_millisecs",
 };
+
+/* Log a failed step of coh_dev_setup(); see uptr_counter_read_log(). */
+static int coh_setup_failed(const char *step, int ret)
+{
+	ksft_print_msg("coh_dev_setup: %s: %s (%d)\n", step, strerror(-ret),
+		       ret);
+	fflush(stdout);
+	return ret;
+}
+
+int coh_dev_setup(struct coh_dev *d, const char **skip)
+{
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	*skip = NULL;
+	d->fd = uptr_open_render();
+	if (d->fd < 0) {
+		*skip = "no uptr render node";
+		return 0;
+	}
+	if (uptr_debugfs_dir(d->dir, sizeof(d->dir))) {
+		*skip = "no uptr debugfs directory: the tests need its counters";
+		return 0;
+	}
+	ret = uptr_bo_create(d->fd, UPTR_COH_BUF_SIZE, &d->hbo,
+			     (void **)&d->bo);
+	if (ret)
+		return coh_setup_failed("device buffer", ret);
+	ret = uptr_bo_create(d->fd, UPTR_COH_BUF_SIZE, &d->hbusy,
+			     (void **)&d->busy);
+	if (ret)
+		return coh_setup_failed("busy buffer", ret);
+	ret = uptr_syncobj_create(d->fd, &d->sync);
+	if (ret)
+		return coh_setup_failed("syncobj", ret);
+	ret = uptr_syncobj_create(d->fd, &d->busy_sync);
+	if (ret)
+		return coh_setup_failed("busy syncobj", ret);
+	/* Before any userptr object: see uptr_gate.h. */
+	ret = uptr_gate_init(&d->gate);
+	if (ret)
+		return coh_setup_failed("gate", ret);
+	d->gate_on = true;
+	ret = uptr_syncobj_create(d->fd, &d->gate_sync);
+	if (ret)
+		return coh_setup_failed("gate syncobj", ret);
+	return 0;
+}
 
 int coh_run1(struct coh_dev *d, __u32 op, __u32 src, __u64 soff,
 	     __u32 dst, __u64 doff, __u64 len, __u32 pattern)

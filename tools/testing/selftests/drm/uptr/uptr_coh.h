@@ -44,6 +44,33 @@ struct coh_dev {
 	char ksm_saved[3][32];
 };
 
+/* Size of the device buffer and of the busy buffer: 2 MiB. */
+#define UPTR_COH_BUF_SIZE	(2UL << 20)
+
+/*
+ * Set up the device side of a coherence fixture, before any userptr object
+ * (see uptr_gate.h): zero *@d, open the uptr render node, find its debugfs
+ * directory, create the device buffer and the busy buffer, the syncobjs
+ * and the gate. Without the render node or the debugfs directory, returns
+ * 0 with *@skip set to why the test cannot run (NULL otherwise). Returns 0,
+ * or the -errno of the first step that failed, logged with ksft_print_msg().
+ */
+int coh_dev_setup(struct coh_dev *d, const char **skip);
+
+/*
+ * The FIXTURE_SETUP() body of a coherence fixture whose struct coh_dev is
+ * @d: coh_dev_setup(), failing the test on an error and skipping it without
+ * the device. A macro as it needs kselftest_harness.h, like UPTR_COUNTER().
+ * Use it last: a SKIP() ends the test once the setup returns.
+ */
+#define COH_DEV_SETUP(d) do {						\
+	const char *__coh_skip = NULL;					\
+									\
+	ASSERT_EQ(0, coh_dev_setup((d), &__coh_skip));			\
+	if (__coh_skip)							\
+		SKIP(, "%s", __coh_skip);				\
+} while (0)
+
 /*
  * Run one command (uptr_batch_cmd()) on the device of @d and wait for it:
  * the fence status (1), or the submit's -errno.

@@ -13,7 +13,7 @@
  * reads what the CPU wrote, that the CPU reads what the device wrote, and
  * that the driver's counters (uptr_stats, uptr_objects) show that the
  * invalidation and the refault really happened. The device side of the
- * fixtures (struct coh_dev) and its helpers are in uptr_gate.c.
+ * fixtures (struct coh_dev) and its helpers are in uptr_coh.c.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -136,33 +136,13 @@ static int coh_wait_child(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-static void coh_dev_setup(struct __test_metadata *_metadata,
-			  struct coh_dev *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->fd = uptr_open_render();
-	if (d->fd < 0)
-		SKIP(return, "no uptr render node");
-	if (uptr_debugfs_dir(d->dir, sizeof(d->dir)))
-		SKIP(return, "no uptr debugfs directory: the tests need its counters");
-	ASSERT_EQ(0, uptr_bo_create(d->fd, HPAGE, &d->hbo, (void **)&d->bo));
-	ASSERT_EQ(0, uptr_bo_create(d->fd, HPAGE, &d->hbusy,
-				    (void **)&d->busy));
-	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->sync));
-	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->busy_sync));
-	/* Before any userptr object: see uptr_gate.h. */
-	ASSERT_EQ(0, uptr_gate_init(&d->gate));
-	d->gate_on = true;
-	ASSERT_EQ(0, uptr_syncobj_create(d->fd, &d->gate_sync));
-}
-
 FIXTURE(coh) {
 	struct coh_dev d;
 };
 
 FIXTURE_SETUP(coh)
 {
-	coh_dev_setup(_metadata, &self->d);
+	COH_DEV_SETUP(&self->d);
 }
 
 FIXTURE_TEARDOWN_PARENT(coh)
@@ -715,7 +695,7 @@ FIXTURE_VARIANT_ADD(thp_split, mprotect_one_page) {
 
 FIXTURE_SETUP(thp_split)
 {
-	coh_dev_setup(_metadata, &self->d);
+	COH_DEV_SETUP(&self->d);
 }
 
 FIXTURE_TEARDOWN_PARENT(thp_split)

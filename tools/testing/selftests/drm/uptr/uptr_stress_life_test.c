@@ -29,50 +29,18 @@
 /* How long lifecycle tests wait for the driver to settle. */
 #define SETTLE_MS	20000
 
-struct engine_counts {
-	long long submitted;
-	long long done;
-	long long timedout;
-	long long aborted;
-	long long submit_retries;
-};
-
-static void engine_read(struct __test_metadata *_metadata,
-			struct engine_counts *e)
-{
-	e->submitted = UPTR_COUNTER("uptr_engine", "jobs_submitted");
-	e->done = UPTR_COUNTER("uptr_engine", "jobs_done");
-	e->timedout = UPTR_COUNTER("uptr_engine", "jobs_timedout");
-	e->aborted = UPTR_COUNTER("uptr_engine", "jobs_aborted");
-	e->submit_retries = UPTR_COUNTER("uptr_engine", "submit_retries");
-}
-
-/* Wait until jobs_done stops moving: earlier tests' jobs are finished. */
-static void engine_quiesce(struct __test_metadata *_metadata)
-{
-	long long last = -2, cur, deadline = uptr_now_ms() + SETTLE_MS;
-
-	while (uptr_now_ms() < deadline) {
-		cur = UPTR_COUNTER("uptr_engine", "jobs_done");
-		if (cur == last)
-			return;
-		last = cur;
-		usleep(200 * 1000);
-	}
-}
-
 /*
  * Wait until exactly @n jobs more than @e0 were submitted and done.
  * Returns 0, or -ETIMEDOUT with the last counters in *@e.
  */
 static int engine_settle(struct __test_metadata *_metadata,
-			 const struct engine_counts *e0, long long n,
-			 struct engine_counts *e)
+			 const struct uptr_engine_counts *e0, long long n,
+			 struct uptr_engine_counts *e)
 {
 	long long deadline = uptr_now_ms() + SETTLE_MS;
 
 	for (;;) {
-		engine_read(_metadata, e);
+		ASSERT_EQ(0, uptr_engine_read(e));
 		if (e->submitted - e0->submitted == n &&
 		    e->done - e0->done == n)
 			return 0;
@@ -139,7 +107,7 @@ static void ctx_setup(struct __test_metadata *_metadata, struct life_ctx *c)
 	if (uptr_debugfs_dir(c->dir, sizeof(c->dir)))
 		SKIP(return, "no uptr debugfs directory: counters are needed");
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
-	engine_quiesce(_metadata);
+	ASSERT_EQ(0, uptr_engine_quiesce(SETTLE_MS));
 	c->map = uptr_map_anon(LIFE_SIZE);
 	ASSERT_NE(NULL, c->map);
 	ASSERT_EQ(0, uptr_create(c->fd, c->map, LIFE_SIZE, 0, &c->h));
@@ -241,14 +209,14 @@ FIXTURE_TEARDOWN(inflight)
 TEST_F(inflight, dying_process_jobs_run_to_completion_and_nothing_leaks)
 {
 	struct life_ctx *c = &self->c;
-	struct engine_counts e0, mid, e1;
+	struct uptr_engine_counts e0, mid, e1;
 	struct uptr_stats s0, s1;
 	int p[2], status, queued = 0, objs;
 	const int njobs = 8;
 	pid_t pid;
 
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s0));
-	engine_read(_metadata, &e0);
+	ASSERT_EQ(0, uptr_engine_read(&e0));
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 100));
 	ASSERT_EQ(0, pipe(p));
 	pid = fork();
@@ -260,7 +228,7 @@ TEST_F(inflight, dying_process_jobs_run_to_completion_and_nothing_leaks)
 	close(p[1]);
 	ASSERT_EQ((ssize_t)sizeof(queued), read(p[0], &queued, sizeof(queued)));
 	close(p[0]);
-	engine_read(_metadata, &mid);
+	ASSERT_EQ(0, uptr_engine_read(&mid));
 	if (variant->sigkill)
 		kill(pid, SIGKILL);
 	ASSERT_EQ(0, wait_child(pid, SETTLE_MS, &status));
@@ -446,7 +414,7 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 {
 	struct life_ctx *c = &self->c;
 	const size_t half = LIFE_SIZE / 2;
-	struct engine_counts e0, mid, e1;
+	struct uptr_engine_counts e0, mid, e1;
 	struct uptr_stats s0, s1;
 	const int njobs = 6;
 	unsigned char *map;
@@ -462,7 +430,7 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 	ASSERT_EQ(0, uptr_bo_create(fd, LIFE_SIZE, &bo, NULL));
 	ASSERT_EQ(c->objs0 + 1, uptr_debugfs_objects(c->dir, 0, NULL));
 	ASSERT_EQ(0, uptr_debugfs_stats(c->dir, &s0));
-	engine_read(_metadata, &e0);
+	ASSERT_EQ(0, uptr_engine_read(&e0));
 
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 100));
 	for (i = 0; i < njobs; i++) {
@@ -480,7 +448,7 @@ TEST_F(life, close_with_busy_objects_keeps_device_writes_spares_new_memory)
 	}
 	/* Close with every job queued; the object lives on in the jobs. */
 	close(fd);
-	engine_read(_metadata, &mid);
+	ASSERT_EQ(0, uptr_engine_read(&mid));
 	/* Replace the second half: this must wait for the jobs on it. */
 	p = mmap(map + half, half, PROT_READ | PROT_WRITE,
 		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

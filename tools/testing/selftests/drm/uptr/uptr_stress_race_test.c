@@ -61,38 +61,6 @@ static int submit_once(int fd, struct uptr_batch *j)
 	return uptr_ioctl_once(fd, DRM_IOCTL_UPTR_SUBMIT, &s);
 }
 
-struct engine_counts {
-	long long submitted;
-	long long done;
-	long long timedout;
-	long long aborted;
-	long long submit_retries;
-};
-
-static void engine_read(struct __test_metadata *_metadata,
-			struct engine_counts *e)
-{
-	e->submitted = UPTR_COUNTER("uptr_engine", "jobs_submitted");
-	e->done = UPTR_COUNTER("uptr_engine", "jobs_done");
-	e->timedout = UPTR_COUNTER("uptr_engine", "jobs_timedout");
-	e->aborted = UPTR_COUNTER("uptr_engine", "jobs_aborted");
-	e->submit_retries = UPTR_COUNTER("uptr_engine", "submit_retries");
-}
-
-/* Wait until jobs_done stops moving: earlier tests' jobs are finished. */
-static void engine_quiesce(struct __test_metadata *_metadata)
-{
-	long long last = -2, cur, deadline = uptr_now_ms() + SETTLE_MS;
-
-	while (uptr_now_ms() < deadline) {
-		cur = UPTR_COUNTER("uptr_engine", "jobs_done");
-		if (cur == last)
-			return;
-		last = cur;
-		usleep(200 * 1000);
-	}
-}
-
 static int node_count(void)
 {
 	return access("/sys/devices/system/node/node1", F_OK) ? 1 : 2;
@@ -408,7 +376,7 @@ FIXTURE_SETUP(race)
 	    access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK))
 		SKIP(return, "no transparent huge pages in this kernel");
 	ASSERT_EQ(0, uptr_debugfs_write("uptr_delay_ms", 0));
-	engine_quiesce(_metadata);
+	ASSERT_EQ(0, uptr_engine_quiesce(SETTLE_MS));
 
 	r->fd = self->fd;
 	r->npages = variant->thp ? THP_SIZE / PAGE : variant->npages;
@@ -601,13 +569,13 @@ TEST_F_TIMEOUT(race, cpu_and_device_agree_after_each_round_of_mm_races,
 {
 	struct race *r = &self->r;
 	const char *name = r->thp ? "thp" : "small";
-	struct engine_counts e0, e1;
+	struct uptr_engine_counts e0, e1;
 	struct uptr_stats s0, s1;
 	long long start, end, left;
 	int round = 0;
 
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s0));
-	engine_read(_metadata, &e0);
+	ASSERT_EQ(0, uptr_engine_read(&e0));
 	start = uptr_now_ms();
 	end = start + uptr_stress_seconds(MAX_SECONDS) * 1000LL;
 	ksft_print_msg("race[%s]: %lu pages at %p, %d s, %d node(s)\n",
@@ -625,7 +593,7 @@ TEST_F_TIMEOUT(race, cpu_and_device_agree_after_each_round_of_mm_races,
 	}
 
 	ASSERT_EQ(0, uptr_debugfs_stats(self->dir, &s1));
-	engine_read(_metadata, &e1);
+	ASSERT_EQ(0, uptr_engine_read(&e1));
 	ksft_print_msg("race[%s]: %d rounds in %lld ms\n", name, round,
 		       uptr_now_ms() - start);
 	ksft_print_msg("race: SUBMIT %lld ok, %lld EFAULT, %lld EPERM, %lld EAGAIN\n",

@@ -43,6 +43,93 @@ int uptr_counter_read(const char *file, const char *key, long long *value)
 	return ret;
 }
 
+/*
+ * uptr_counter_read(), logging a missing counter. The harness ends its test
+ * processes with _exit(), which does not flush stdio: flush the message.
+ */
+static int uptr_counter_read_log(const char *file, const char *key,
+				 long long *value)
+{
+	int ret = uptr_counter_read(file, key, value);
+
+	if (ret) {
+		ksft_print_msg("no counter %s in debugfs file %s\n", key, file);
+		fflush(stdout);
+	}
+	return ret;
+}
+
+int uptr_engine_read(struct uptr_engine_counts *e)
+{
+	static const char *const file = "uptr_engine";
+	int ret;
+
+	ret = uptr_counter_read_log(file, "jobs_submitted", &e->submitted);
+	if (!ret)
+		ret = uptr_counter_read_log(file, "jobs_done", &e->done);
+	if (!ret)
+		ret = uptr_counter_read_log(file, "jobs_timedout", &e->timedout);
+	if (!ret)
+		ret = uptr_counter_read_log(file, "jobs_aborted", &e->aborted);
+	if (!ret)
+		ret = uptr_counter_read_log(file, "submit_retries",
+					    &e->submit_retries);
+	return ret;
+}
+
+int uptr_engine_quiesce(int timeout_ms)
+{
+	long long last = -2, cur, deadline = uptr_now_ms() + timeout_ms;
+	int ret;
+
+	while (uptr_now_ms() < deadline) {
+		ret = uptr_counter_read_log("uptr_engine", "jobs_done", &cur);
+		if (ret)
+			return ret;
+		if (cur == last)
+			return 0;
+		last = cur;
+		usleep(200 * 1000);
+	}
+	return 0;
+}
+
+/* What uptr_stats_since() logs, one line each, under its @what. */
+#define UPTR_STATS_LOG_FAULTS \
+	"%s: pages_faulted +%lld retries +%lld busy_retries +%lld folios_dirtied +%lld\n"
+#define UPTR_STATS_LOG_INVALIDATIONS \
+	"%s: invalidations +%lld pages_invalidated +%lld unmap +%lld clear +%lld\n"
+#define UPTR_STATS_LOG_EVENTS \
+	"%s: protection_page +%lld protection_vma +%lld migrate +%lld\n"
+
+int uptr_stats_since(const char *dir, const char *what,
+		     const struct uptr_stats *before, struct uptr_stats *now,
+		     struct uptr_stats *d)
+{
+	const long long *a = (const long long *)before;
+	long long *b = (long long *)now, *c = (long long *)d;
+	size_t i;
+	int ret;
+
+	ret = uptr_debugfs_stats(dir, now);
+	if (ret)
+		return ret;
+	for (i = 0; i < sizeof(*d) / sizeof(*c); i++)
+		c[i] = b[i] - a[i];
+	ksft_print_msg(UPTR_STATS_LOG_FAULTS,
+		       what, d->pages_faulted, d->retries, d->busy_retries,
+		       d->folios_dirtied);
+	ksft_print_msg(UPTR_STATS_LOG_INVALIDATIONS,
+		       what, d->invalidations, d->pages_invalidated,
+		       d->event_unmap, d->event_clear);
+	ksft_print_msg(UPTR_STATS_LOG_EVENTS,
+		       what, d->event_protection_page, d->event_protection_vma,
+		       d->event_migrate);
+	/* See uptr_counter_read_log(). */
+	fflush(stdout);
+	return 0;
+}
+
 int uptr_read_number(const char *path, long long *value)
 {
 	FILE *f = fopen(path, "r");

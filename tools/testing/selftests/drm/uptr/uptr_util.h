@@ -226,6 +226,41 @@ int uptr_counter_read(const char *file, const char *key, long long *value);
 })
 
 /*
+ * Read @dir/uptr_stats again into *@now (uptr_debugfs_stats()) and set *@d
+ * to how much each counter grew since *@before; log the ones the tests look
+ * at, under @what, with ksft_print_msg(). Returns 0, or the -errno of
+ * uptr_debugfs_stats() (then nothing is logged).
+ */
+int uptr_stats_since(const char *dir, const char *what,
+		     const struct uptr_stats *before, struct uptr_stats *now,
+		     struct uptr_stats *d);
+
+/* Job counters of the debugfs file uptr_engine. */
+struct uptr_engine_counts {
+	long long submitted;
+	long long done;
+	long long timedout;
+	long long aborted;
+	long long submit_retries;
+};
+
+/*
+ * Read jobs_submitted, jobs_done, jobs_timedout, jobs_aborted and
+ * submit_retries of uptr_engine, in that order, into *@e. Returns 0, or the
+ * -errno of uptr_counter_read() for the first one that cannot be read,
+ * logged with ksft_print_msg() as UPTR_COUNTER() does.
+ */
+int uptr_engine_read(struct uptr_engine_counts *e);
+
+/*
+ * Wait until jobs_done of uptr_engine stops moving (two reads 200 ms apart
+ * are equal), for at most @timeout_ms: earlier tests' jobs are finished.
+ * Returns 0, also when it still moves after @timeout_ms, or the -errno of
+ * uptr_counter_read(), logged as by uptr_engine_read().
+ */
+int uptr_engine_quiesce(int timeout_ms);
+
+/*
  * Read the number that the file @path (a sysfs attribute, say) holds into
  * *@value. Returns 0, -errno if it cannot be opened, -EINVAL if it holds
  * no number.
