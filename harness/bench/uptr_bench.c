@@ -11,7 +11,9 @@
  *     vs the kernel's own GUP test path (/sys/kernel/debug/gup_test:
  *     PIN_LONGTERM_BENCHMARK, what pinning userptr designs do);
  *  3. scaling: one 4 KiB access, and the revalidation after a 4 KiB
- *     munmap/mmap, on a 4 MiB object and on a 1 GiB object.
+ *     munmap/mmap, on a 4 MiB object and on a 1 GiB object;
+ *  4. invalidation scope: munmap(4 KiB) of an idle object, of a page a
+ *     running job does not use, and of a page it uses.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -284,6 +286,77 @@ static void bench_scaling(int fd, __u32 sync)
 	       small, big, big / small);
 }
 
+/* munmap() of the page at @page; microseconds. */
+static double munmap_us(char *page)
+{
+	double t = now_us();
+
+	if (munmap(page, 4096)) {
+		perror("munmap");
+		exit(1);
+	}
+	return now_us() - t;
+}
+
+/* Map the pages back and make all of them valid again. */
+static void scope_refill(int fd, __u32 sync, __u32 h, char *buf, size_t size)
+{
+	struct uptr_batch j = {};
+
+	if (mmap(buf, size, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		 -1, 0) != buf)
+		exit(1);
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, size, 1);
+	if (uptr_batch_run(fd, sync, &j) != 1)
+		exit(1);
+}
+
+/*
+ * 4. Invalidation scope: munmap() of one valid page of a 64-page object,
+ * idle, then while a job that the engine holds for @hold_ms (debugfs
+ * uptr_delay_ms) uses pages 0-15 of it: of a page the job does not use
+ * (should cost what an idle one does), and of a page it uses (waits).
+ */
+static void bench_scope(int fd, __u32 sync)
+{
+	const size_t size = 64 * 4096;
+	const int hold_ms = 3000;
+	double idle[REPS * 2], busy[REPS * 2], touched;
+	char *buf = map_rw(size);
+	struct uptr_batch j = {};
+	__u32 h, held;
+	int i;
+
+	must(uptr_create(fd, buf, size, 0, &h), "create");
+	must(uptr_syncobj_create(fd, &held), "syncobj");
+	scope_refill(fd, sync, h, buf, size);
+	for (i = 0; i < REPS * 2; i++)
+		idle[i] = munmap_us(buf + (32 + i) * 4096);
+
+	scope_refill(fd, sync, h, buf, size);
+	must(uptr_debugfs_write("uptr_delay_ms", hold_ms), "uptr_delay_ms");
+	uptr_batch_cmd(&j, DRM_UPTR_OP_FILL, 0, 0, h, 0, 16 * 4096, 2);
+	j.out.handle = held;
+	must(uptr_batch_submit(fd, &j), "submit");
+	usleep(100 * 1000);	/* the engine has taken it */
+	for (i = 0; i < REPS * 2; i++)
+		busy[i] = munmap_us(buf + (32 + i) * 4096);
+	touched = munmap_us(buf);
+	must(uptr_debugfs_write("uptr_delay_ms", 0), "uptr_delay_ms");
+	uptr_syncobj_wait(fd, held, 0);
+
+	printf("invalidation scope: munmap(4 KiB) of a 64-page object (median of %d):\n",
+	       REPS * 2);
+	printf("  idle object               %7.0f us\n", median(idle, REPS * 2));
+	printf("  page no running job uses  %7.0f us  (%.2fx idle)\n",
+	       median(busy, REPS * 2), median(busy, REPS * 2) / median(idle, REPS * 2));
+	printf("  page the running job uses %7.0f us  (waits for the job: %d ms engine hold)\n",
+	       touched, hold_ms);
+	uptr_gem_close(fd, h);
+	munmap(buf, size);
+}
+
 int main(void)
 {
 	__u32 sync;
@@ -300,5 +373,7 @@ int main(void)
 	bench_fault_in(fd, 16 * MIB);
 	printf("\n");
 	bench_scaling(fd, sync);
+	printf("\n");
+	bench_scope(fd, sync);
 	return 0;
 }
