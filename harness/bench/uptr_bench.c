@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -359,6 +360,7 @@ static void bench_scope(int fd, __u32 sync)
 
 int main(void)
 {
+	struct utsname uts;
 	__u32 sync;
 	int fd = uptr_open_render();
 
@@ -367,7 +369,12 @@ int main(void)
 		return 1;
 	}
 	must(uptr_syncobj_create(fd, &sync), "syncobj");
-	printf("uptr benchmark (TCG guest, debug kernel: compare ratios, not absolutes)\n\n");
+	uname(&uts);
+	/* The debug kernel of make check has kmemleak; make bench's has not. */
+	printf("uptr benchmark, %s, kernel %s (TCG guest: compare ratios, not absolutes)\n\n",
+	       access("/sys/kernel/debug/kmemleak", F_OK) ?
+	       "kernel without debug options" : "debug kernel (KASAN, lockdep...)",
+	       uts.release);
 	bench_bandwidth(fd, sync, 16 * MIB);
 	printf("\n");
 	bench_fault_in(fd, 16 * MIB);
