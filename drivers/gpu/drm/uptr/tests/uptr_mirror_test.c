@@ -496,6 +496,9 @@ static void uptr_mirror_test_dirty(struct kunit *test)
  * @fence: a job that is done as soon as an invalidation waits
  * @late: a job that is done a while after that (@late_work)
  * @late_work: signals @late
+ * @other: a job elsewhere, done only much later (@other_work), so that an
+ *	invalidation that wrongly waits for it fails the test, not hangs it
+ * @other_work: signals @other
  * @waits: invalidations that began to wait
  * @ends: invalidations that were done waiting
  */
@@ -504,12 +507,16 @@ struct uptr_busy_ctx {
 	struct dma_fence *fence;
 	struct dma_fence *late;
 	struct delayed_work late_work;
+	struct dma_fence *other;
+	struct delayed_work other_work;
 	int waits;
 	int ends;
 };
 
 /* Long enough that an invalidation that did not wait returns first. */
 #define UPTR_TEST_LATE_MS	200
+/* Far longer: an invalidation that waits for the job elsewhere returns late. */
+#define UPTR_TEST_OTHER_MS	5000
 
 static void uptr_test_late_work(struct work_struct *work)
 {
@@ -518,6 +525,15 @@ static void uptr_test_late_work(struct work_struct *work)
 						 late_work);
 
 	dma_fence_signal(ctx->late);
+}
+
+static void uptr_test_other_work(struct work_struct *work)
+{
+	struct uptr_busy_ctx *ctx = container_of(to_delayed_work(work),
+						 struct uptr_busy_ctx,
+						 other_work);
+
+	dma_fence_signal(ctx->other);
 }
 
 static void uptr_test_waiting(struct uptr_mirror *mirror, bool begin)
@@ -530,6 +546,8 @@ static void uptr_test_waiting(struct uptr_mirror *mirror, bool begin)
 		dma_fence_signal(ctx->fence);
 		schedule_delayed_work(&ctx->late_work,
 				      msecs_to_jiffies(UPTR_TEST_LATE_MS));
+		schedule_delayed_work(&ctx->other_work,
+				      msecs_to_jiffies(UPTR_TEST_OTHER_MS));
 	} else {
 		ctx->ends++;
 	}
@@ -601,7 +619,6 @@ static void uptr_mirror_test_busy_ranges(struct kunit *test)
 	struct uptr_mirror_desc desc;
 	struct uptr_busy_ctx *ctx;
 	struct uptr_mirror *mirror;
-	struct dma_fence *other;
 
 	desc = uptr_test_mirror_desc(test, current->mm, addr, 8, true);
 	desc.ops = &uptr_test_ops;
@@ -609,16 +626,17 @@ static void uptr_mirror_test_busy_ranges(struct kunit *test)
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	INIT_DELAYED_WORK(&ctx->late_work, uptr_test_late_work);
+	INIT_DELAYED_WORK(&ctx->other_work, uptr_test_other_work);
 	ctx->fence = uptr_test_fence(test);
 	ctx->late = uptr_test_fence(test);
-	other = uptr_test_fence(test);
+	ctx->other = uptr_test_fence(test);
 	mirror = &ctx->mirror;
 	KUNIT_ASSERT_EQ(test, uptr_mirror_init(mirror, &desc), 0);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 8, NULL), 0);
 
 	/* A job uses pages 0 and 1, a later one pages 6 and 7. */
 	uptr_test_busy(test, mirror, 0, 2, ctx->fence);
-	uptr_test_busy(test, mirror, 6, 2, other);
+	uptr_test_busy(test, mirror, 6, 2, ctx->other);
 
 	/* Non-blockable over the first job's pages: refused, nothing dropped. */
 	KUNIT_EXPECT_FALSE(test, uptr_invalidate_direct(mirror, addr + PAGE_SIZE,
@@ -648,11 +666,12 @@ static void uptr_mirror_test_busy_ranges(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->ends, 1);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(ctx->fence));
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(ctx->late));
-	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(other));
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(ctx->other));
 	KUNIT_EXPECT_EQ(test, mirror->nvalid, 2);
 
 	/* Jobs done: nothing refuses or waits any more. */
-	dma_fence_signal(other);
+	cancel_delayed_work_sync(&ctx->other_work);
+	dma_fence_signal(ctx->other);
 	KUNIT_ASSERT_EQ(test, uptr_mirror_populate(mirror, 0, 2, NULL), 0);
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 2, false));
 	KUNIT_EXPECT_TRUE(test, uptr_invalidate_direct(mirror, addr, 8, true));
@@ -661,7 +680,7 @@ static void uptr_mirror_test_busy_ranges(struct kunit *test)
 
 	cancel_delayed_work_sync(&ctx->late_work);
 	uptr_mirror_fini(mirror);
-	dma_fence_put(other);
+	dma_fence_put(ctx->other);
 	dma_fence_put(ctx->late);
 	dma_fence_put(ctx->fence);
 }
