@@ -868,28 +868,22 @@ static bool uptr_mirror_lock_invalidate(struct uptr_mirror *mirror,
 
 /*
  * Wait, uninterruptibly, until no job uses a page of [@start, @end): for
- * one fence at a time, each taken with a reference under the lock.
+ * @fence, the first one found (a reference the caller took under the
+ * lock), then for one fence at a time, each taken the same way.
  */
 static void uptr_mirror_wait_device(struct uptr_mirror *mirror,
-				    unsigned long start, unsigned long end)
+				    unsigned long start, unsigned long end,
+				    struct dma_fence *fence)
 {
-	struct dma_fence *fence;
-	bool waited = false;
-
-	for (;;) {
+	mirror->ops->waiting(mirror, true);
+	do {
+		dma_fence_wait(fence, false);
+		dma_fence_put(fence);
 		mutex_lock(mirror->lock);
 		fence = uptr_mirror_busy_fence_locked(mirror, start, end);
 		mutex_unlock(mirror->lock);
-		if (!fence)
-			break;
-		if (!waited)
-			mirror->ops->waiting(mirror, true);
-		waited = true;
-		dma_fence_wait(fence, false);
-		dma_fence_put(fence);
-	}
-	if (waited)
-		mirror->ops->waiting(mirror, false);
+	} while (fence);
+	mirror->ops->waiting(mirror, false);
 }
 
 /* The interval notifier callback: see "Invalidation" in the DOC above. */
@@ -904,6 +898,7 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	unsigned long addr_end = min(range->end, mirror->start +
 				     (mirror->npages << PAGE_SHIFT));
 	unsigned long start, end, dropped;
+	struct dma_fence *fence = NULL;
 
 	if (addr >= addr_end)
 		return true;
@@ -921,6 +916,12 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	dropped = uptr_mirror_drop_locked(mirror, start, end, cur_seq);
 	if (range->event == MMU_NOTIFY_RELEASE)
 		mirror->dead = true;
+	/*
+	 * Even if nothing was dropped here: an overlapping invalidation may
+	 * have dropped the pages that a job still uses.
+	 */
+	if (blockable)
+		fence = uptr_mirror_busy_fence_locked(mirror, start, end);
 	mutex_unlock(mirror->lock);
 
 	uptr_mirror_count(mirror, UPTR_STAT_INVALIDATIONS, 1);
@@ -929,12 +930,8 @@ static bool uptr_mirror_invalidate(struct mmu_interval_notifier *notifier,
 	trace_uptr_mirror_invalidate(mirror, addr, addr_end, range->event,
 				     dropped, blockable);
 
-	/*
-	 * Even if nothing was dropped here: an overlapping invalidation may
-	 * have dropped the pages that a job still uses.
-	 */
-	if (blockable)
-		uptr_mirror_wait_device(mirror, start, end);
+	if (fence)
+		uptr_mirror_wait_device(mirror, start, end, fence);
 	return true;
 }
 
